@@ -1,0 +1,237 @@
+"""Load a therapist directory once and encode it into arrays for ranking.
+
+Settings apart from learned state: :func:`encode` reads the validated table and produces a
+:class:`Directory` of named numpy arrays. Ranking a client never parses a string again: list
+columns become bit sets (one uint64 word per 64 vocabulary words), dates become day numbers, and
+check-in means become shrunk measured rapport with its confidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from matcher import vocabulary as V
+from matcher.schema import DIRECTORY_FIELDS, DIRECTORY_RULES, load_table, split_words
+
+Bool = npt.NDArray[np.bool_]
+Float = npt.NDArray[np.float64]
+Int = npt.NDArray[np.int64]
+Index = npt.NDArray[np.intp]
+Words = npt.NDArray[np.uint64]
+
+NO_DAY = np.iinfo(np.int32).min  # a date that was not given
+
+
+@dataclass(frozen=True, eq=False)
+class TagSet:
+    """A list column as bit sets: row r holds tag j when bit j of ``bits[r]`` is set.
+
+    ``bits`` has shape (n, words); words = ceil(len(vocabulary) / 64). Tags are matched
+    case-insensitively; ``vocabulary`` keeps the first spelling seen, for display.
+    """
+
+    vocabulary: tuple[str, ...]
+    bits: Words
+
+    @property
+    def codes(self) -> dict[str, int]:
+        return {tag.lower(): code for code, tag in enumerate(self.vocabulary)}
+
+    def query(self, tags: Iterable[str]) -> Words:
+        """The bit pattern of ``tags`` (unknown tags set no bit)."""
+        codes = self.codes
+        pattern = np.zeros(self.bits.shape[1], dtype=np.uint64)
+        for tag in tags:
+            code = codes.get(tag.lower())
+            if code is not None:
+                pattern[code // 64] |= np.uint64(1) << np.uint64(code % 64)
+        return pattern
+
+    def count(self, tags: Iterable[str], rows: Index | None = None) -> npt.NDArray[np.uint8]:
+        """How many of ``tags`` each row holds."""
+        pattern = self.query(tags)
+        bits = self.bits if rows is None else self.bits[rows]
+        total = np.zeros(bits.shape[0], dtype=np.uint8)
+        for word in np.flatnonzero(pattern):
+            total += np.bitwise_count(bits[:, word] & pattern[word])
+        return total
+
+    def has_any(self, tags: Iterable[str], rows: Index | None = None) -> Bool:
+        pattern = self.query(tags)
+        bits = self.bits if rows is None else self.bits[rows]
+        found = np.zeros(bits.shape[0], dtype=bool)
+        for word in np.flatnonzero(pattern):
+            found |= (bits[:, word] & pattern[word]) != 0
+        return found
+
+    def has(self, tag: str, rows: Index | None = None) -> Bool:
+        return self.has_any((tag,), rows)
+
+    def tags_of(self, row: int) -> tuple[str, ...]:
+        return tuple(
+            tag
+            for code, tag in enumerate(self.vocabulary)
+            if int(self.bits[row, code // 64]) >> (code % 64) & 1
+        )
+
+    @classmethod
+    def encode(cls, column: pd.Series, vocabulary: Sequence[str] | None = None) -> TagSet:
+        """Encode ';'-separated cells, once per distinct cell (cells repeat a great deal)."""
+        codes, uniques = pd.factorize(column.astype("string").fillna(""), use_na_sentinel=False)
+        split = [split_words(cell) for cell in uniques]
+        if vocabulary is None:  # open vocabulary: languages, insurers
+            seen: dict[str, str] = {}
+            for words in split:
+                for word in words:
+                    seen.setdefault(word.lower(), word)
+            vocabulary = sorted(seen.values(), key=str.lower)
+        index = {tag.lower(): code for code, tag in enumerate(vocabulary)}
+        n_words = max(1, -(-len(vocabulary) // 64))
+        unique_bits = np.zeros((len(uniques), n_words), dtype=np.uint64)
+        for u, words in enumerate(split):
+            for word in words:
+                code = index[word.lower()]
+                unique_bits[u, code // 64] |= np.uint64(1) << np.uint64(code % 64)
+        return cls(tuple(vocabulary), unique_bits[codes])
+
+
+@dataclass(frozen=True, eq=False)
+class Directory:
+    """A directory encoded for ranking. Arrays are indexed by row (0..n-1) and read-only."""
+
+    source: str
+    table: pd.DataFrame  # the validated, typed table: display facts and extra columns
+    ids: npt.NDArray[np.str_]
+    tags: Mapping[str, TagSet]  # by column name: states, formats, concerns, …
+    numbers: Mapping[str, Float]  # by column name: fee, lat, lon, years_experience, …
+    flags: Mapping[str, Bool]  # sliding_scale, accepting_new_clients, works_with_parents
+    gender: npt.NDArray[np.int8]  # index into V.GENDERS, -1 when not given
+    style: npt.NDArray[np.float64]  # (n, 4) in V.AXES order
+    checkins_n: Int
+    rapport_mean: Float  # (n, 9) raw mean of check-ins, NaN without any
+    rapport: Float  # (n, 9) shrunk toward the directory mean, 1..5
+    confidence: Float  # (n,) n / (n + K)
+    directory_mean: Float  # (9,) the mean every therapist is shrunk toward
+    next_opening: npt.NDArray[np.int32]  # days since 1970-01-01, NO_DAY when unknown
+    confirmed: npt.NDArray[np.int32]  # days since 1970-01-01, NO_DAY when never
+    row_of: Mapping[str, int] = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def row(self, therapist_id: str) -> int:
+        return self.row_of[therapist_id]
+
+    def with_checkins(self, counts: Int, sums: Float) -> Directory:
+        """A new directory whose rapport adds check-ins: ``counts`` (n,) and item ``sums`` (n, 9)."""
+        n = self.checkins_n + counts
+        prior_sum = np.nan_to_num(self.rapport_mean) * self.checkins_n[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n[:, None] > 0, (prior_sum + sums) / n[:, None], np.nan)
+        return _with_rapport(self, n, mean)
+
+
+def load_directory(path: str | Path) -> Directory:
+    """Read, validate and encode a directory file (CSV or Parquet).
+
+    Raises schema.InvalidInput listing every problem when the file is not a valid directory.
+    """
+    table = load_table(path, DIRECTORY_FIELDS, DIRECTORY_RULES)
+    return encode(table, Path(path).name)
+
+
+def encode(table: pd.DataFrame, source: str = "directory") -> Directory:
+    """Encode a validated, typed directory table (see schema.parse_table)."""
+    closed: dict[str, Sequence[str]] = {
+        "states": tuple(V.STATES),
+        "formats": tuple(V.THERAPIST_FORMATS),
+        "ages_served": tuple(V.AGE_GROUPS),
+        "identities": tuple(V.PEOPLE),
+        "populations": tuple(V.PEOPLE),
+        "concerns": tuple(V.CONCERNS),
+        "modalities": tuple(V.APPROACHES),
+    }
+    tags = {name: TagSet.encode(table[name], vocab) for name, vocab in closed.items()}
+    tags["languages"] = TagSet.encode(table["languages"])
+    tags["insurance"] = TagSet.encode(table["insurance"])
+    numbers = {
+        name: _frozen(table[name].to_numpy(dtype=np.float64, na_value=np.nan))
+        for name in ("years_experience", "fee", "lat", "lon", "open_slots")
+    }
+    flags = {
+        name: _frozen(table[name].to_numpy(dtype=bool))
+        for name in ("sliding_scale", "accepting_new_clients", "works_with_parents")
+    }
+    gender_codes = {g: i for i, g in enumerate(V.GENDERS)}
+    gender = table["gender"].map(lambda g: gender_codes.get(g, -1)).to_numpy(dtype=np.int8)
+    style = np.column_stack([table[f"style_{axis}"].to_numpy(np.float64) for axis in V.AXES])
+    checkins_n = table["checkins_n"].to_numpy(dtype=np.int64)
+    mean = np.column_stack(
+        [table[f"rapport_{item}"].to_numpy(np.float64, na_value=np.nan) for item in V.ITEMS]
+    )
+    ids = table["therapist_id"].to_numpy(dtype=str)
+    base = Directory(
+        source=source,
+        table=table,
+        ids=_frozen(ids),
+        tags=tags,
+        numbers=numbers,
+        flags=flags,
+        gender=_frozen(gender),
+        style=_frozen(style),
+        checkins_n=checkins_n,
+        rapport_mean=mean,
+        rapport=mean,
+        confidence=np.zeros(len(ids)),
+        directory_mean=np.full(len(V.ITEMS), 3.0),
+        next_opening=_frozen(_days(table["next_opening"])),
+        confirmed=_frozen(_days(table["availability_confirmed"])),
+        row_of={therapist_id: row for row, therapist_id in enumerate(ids)},
+    )
+    return _with_rapport(base, checkins_n, mean)
+
+
+def _with_rapport(directory: Directory, n: Int, mean: Float) -> Directory:
+    """Shrink each item's mean toward the directory mean: (n*mean + K*mu) / (n + K)."""
+    k = V.SHRINKAGE_K
+    weights = n.astype(np.float64)
+    total = weights.sum()
+    if total > 0:
+        mu = np.nansum(np.nan_to_num(mean) * weights[:, None], axis=0) / total
+    else:  # no check-ins anywhere: the scale's midpoint
+        mu = np.full(len(V.ITEMS), (V.CHECKIN_MIN + V.CHECKIN_MAX) / 2)
+    shrunk = (np.nan_to_num(mean) * weights[:, None] + k * mu) / (weights[:, None] + k)
+    return _replace(
+        directory,
+        checkins_n=_frozen(n.astype(np.int64)),
+        rapport_mean=_frozen(mean),
+        rapport=_frozen(shrunk),
+        confidence=_frozen(weights / (weights + k)),
+        directory_mean=_frozen(mu),
+    )
+
+
+def _replace(directory: Directory, **changes: Any) -> Directory:
+    return dataclasses.replace(directory, **changes)
+
+
+def _days(column: pd.Series) -> npt.NDArray[np.int32]:
+    dates = pd.to_datetime(column)
+    days = (dates.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days
+    return days.fillna(NO_DAY).to_numpy(dtype=np.int32)
+
+
+A = TypeVar("A", bound=np.ndarray[Any, Any])
+
+
+def _frozen(array: A) -> A:
+    array.flags.writeable = False
+    return array

@@ -1,0 +1,472 @@
+"""Validation of the files people exchange: directory (CSV/Parquet) and referrals (CSV).
+
+Each file kind is a tuple of :class:`Field` specs. One spec gives both the pandera check that
+finds bad cells (all of them at once, lazily) and the sentence that says what was expected, so a
+coordinator reads ``directory.csv, row 14, column fee: "abc" — expected a number from 0 to 2000``
+instead of a traceback. Preferences (JSON) are checked by their pydantic model in
+``preferences.py``; both report :class:`Problem` values.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first record row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from matcher import vocabulary as V
+
+FIRST_ROW = 2  # a spreadsheet's row number of the first record
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "f"})
+PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as the input allows."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:  # tables have rows and columns; JSON has fields
+            where.append(f"{'field' if self.row is None else 'column'} {self.column}")
+        shown = "" if self.value is None else f' "{_clip(self.value)}"'
+        return f"{', '.join(where)}:{shown} — {self.message}"
+
+
+class InvalidInput(Exception):
+    """Raised with every problem found, never only the first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+Kind = Literal["text", "number", "integer", "bool", "date", "word", "words"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column of a file kind: what a cell must hold, and how to say so."""
+
+    name: str
+    kind: Kind
+    required: bool = True  # a blank cell is a problem
+    low: float | None = None
+    high: float | None = None
+    vocabulary: Mapping[str, str] | None = None  # closed vocabulary for word(s)
+    noun: str = "value"  # "concern", for messages
+    unique: bool = False
+
+    def __post_init__(self) -> None:
+        if self.vocabulary is not None:  # a plain dict: pandera deep-copies its checks
+            object.__setattr__(self, "vocabulary", dict(self.vocabulary))
+
+    def blank(self, column: pd.Series) -> pd.Series:
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            return column.isna() | (column.astype("string").str.strip() == "")
+        return column.isna()
+
+    def check(self, column: pd.Series) -> pd.Series:
+        """True where the cell is acceptable; vectorised (words checked once per distinct cell)."""
+        blank = self.blank(column)
+        if self.kind == "text":
+            ok = ~blank
+        elif self.kind in ("number", "integer"):
+            values = to_number(column)
+            ok = values.notna() & np.isfinite(values.fillna(0))
+            if self.low is not None:
+                ok &= values >= self.low
+            if self.high is not None:
+                ok &= values <= self.high
+            if self.kind == "integer":
+                ok &= values == values.round()
+        elif self.kind == "bool":
+            ok = to_bool(column).notna()
+        elif self.kind == "date":
+            ok = to_date(column).notna()
+        else:
+            ok = _per_distinct(column, self._word_cell_ok)
+        return (blank & (not self.required)) | (~blank & ok)
+
+    def describe(self, value: object) -> str:
+        """What was expected, for one failing cell."""
+        text = "" if _is_missing(value) else str(value).strip()
+        if not text:
+            return f"a {self.noun} is required here" if self.kind != "words" else (
+                f"at least one {self.noun} is required here"
+            )
+        if self.kind in ("number", "integer"):
+            what = "a whole number" if self.kind == "integer" else "a number"
+            if self.low is not None and self.high is not None:
+                return f"expected {what} from {_num(self.low)} to {_num(self.high)}"
+            if self.low is not None:
+                return f"expected {what} of at least {_num(self.low)}"
+            return f"expected {what}"
+        if self.kind == "bool":
+            return "expected true or false (yes/no also accepted)"
+        if self.kind == "date":
+            return "expected a date such as 2026-11-22"
+        if self.kind in ("word", "words") and self.vocabulary is not None:
+            unknown = [word for word in split_words(text) if word.lower() not in self.vocabulary]
+            if self.kind == "word" and not unknown:
+                unknown = [text]
+            return "; ".join(
+                V.unknown_word_message(word, self.noun, self.vocabulary) for word in unknown
+            )
+        return f"unexpected {self.noun}"
+
+    def parse(self, column: pd.Series) -> pd.Series:
+        """The typed column, after :meth:`check` passed for every cell."""
+        if self.kind in ("number", "integer"):
+            return to_number(column)
+        if self.kind == "bool":
+            return to_bool(column).fillna(False).astype(bool)
+        if self.kind == "date":
+            return to_date(column)
+        if self.kind in ("text", "word", "words"):
+            text = column.astype("string").fillna("").str.strip()
+            return text.str.lower() if self.vocabulary is not None else text
+        raise AssertionError(self.kind)
+
+    def _word_cell_ok(self, cell: str) -> bool:
+        words = split_words(cell)
+        if self.kind == "word" and len(words) > 1:
+            return False
+        return self.vocabulary is None or all(word.lower() in self.vocabulary for word in words)
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A check across columns of one row, reported against ``column``."""
+
+    name: str
+    column: str
+    needs: tuple[str, ...]
+    check: Callable[[pd.DataFrame], pd.Series]
+    message: str
+
+
+def _rapport_rule(item: str) -> RowRule:
+    column = f"rapport_{item}"
+
+    def consistent(frame: pd.DataFrame) -> pd.Series:
+        n = to_number(frame["checkins_n"])
+        has_value = ~Field(column, "number").blank(frame[column])
+        # A non-numeric count is reported by its own column check; do not pile on here.
+        return n.isna() | ((n > 0) == has_value)
+
+    return RowRule(
+        f"rapport_needs_checkins:{item}",
+        column,
+        ("checkins_n", column),
+        consistent,
+        "a rapport figure needs checkins_n above 0, and checkins_n above 0 needs a figure",
+    )
+
+
+DIRECTORY_FIELDS: tuple[Field, ...] = (
+    Field("therapist_id", "text", unique=True, noun="therapist id"),
+    Field("name", "text", noun="name"),
+    Field("credentials", "text", required=False),
+    Field("years_experience", "number", low=0, high=70),
+    Field("gender", "word", required=False, vocabulary=V.GENDERS, noun="gender"),
+    Field("languages", "words", noun="language"),
+    Field("identities", "words", required=False, vocabulary=V.PEOPLE, noun="identity"),
+    Field("states", "words", vocabulary={s.lower(): s for s in V.STATES}, noun="state"),
+    Field("city", "text", required=False),
+    Field("lat", "number", required=False, low=-90, high=90),
+    Field("lon", "number", required=False, low=-180, high=180),
+    Field("formats", "words", vocabulary=V.THERAPIST_FORMATS, noun="session format"),
+    Field("insurance", "words", required=False, noun="insurer"),
+    Field("fee", "number", required=False, low=0, high=2000),
+    Field("sliding_scale", "bool", required=False),
+    Field("accepting_new_clients", "bool"),
+    Field("open_slots", "integer", low=0, high=500),
+    Field("next_opening", "date", required=False),
+    Field("availability_confirmed", "date", required=False),
+    Field("ages_served", "words", vocabulary=V.AGE_GROUPS, noun="age group"),
+    Field("works_with_parents", "bool", required=False),
+    Field("populations", "words", required=False, vocabulary=V.PEOPLE, noun="population"),
+    Field("concerns", "words", vocabulary=V.CONCERNS, noun="concern"),
+    Field("modalities", "words", vocabulary=V.APPROACHES, noun="approach"),
+    *(
+        Field(f"style_{axis}", "number", low=V.STYLE_MIN, high=V.STYLE_MAX)
+        for axis in V.AXES
+    ),
+    Field("checkins_n", "integer", low=0, high=1_000_000),
+    *(
+        Field(f"rapport_{item}", "number", required=False, low=V.CHECKIN_MIN,
+              high=V.CHECKIN_MAX)
+        for item in V.ITEMS
+    ),
+    Field("bio", "text", required=False),
+)  # fmt: skip
+DIRECTORY_RULES: tuple[RowRule, ...] = tuple(_rapport_rule(item) for item in V.ITEMS)
+
+_URGENCY = {u: u for u in V.URGENCIES}
+REFERRAL_FIELDS: tuple[Field, ...] = (
+    Field("referral_id", "text", unique=True, noun="referral id"),
+    Field("received", "date"),
+    Field("urgency", "word", vocabulary=_URGENCY, noun="urgency"),
+    Field("risk_self_harm", "bool", required=False),
+    Field("risk_harm_others", "bool", required=False),
+    Field("age_group", "word", required=False, vocabulary=V.AGE_GROUPS, noun="age group"),
+    Field("state", "word", vocabulary={s.lower(): s for s in V.STATES}, noun="state"),
+    Field("format", "word", required=False,
+          vocabulary={**V.CLIENT_FORMATS, "online": "online"}, noun="session format"),
+    Field("lat", "number", required=False, low=-90, high=90),
+    Field("lon", "number", required=False, low=-180, high=180),
+    Field("max_km", "number", required=False, low=1, high=5000),
+    Field("insurance", "text", required=False),
+    Field("max_fee", "number", required=False, low=0, high=2000),
+    Field("sliding_scale_ok", "bool", required=False),
+    Field("language", "text", required=False),
+    Field("concerns", "words", required=False, vocabulary=V.CONCERNS, noun="concern"),
+    Field("modalities_prefer", "words", required=False, vocabulary=V.APPROACHES,
+          noun="approach"),
+    Field("modalities_avoid", "words", required=False, vocabulary=V.APPROACHES,
+          noun="approach"),
+    *(
+        Field(f"priority_{item}", "integer", required=False, low=0, high=V.PRIORITY_MAX)
+        for item in V.ITEMS
+    ),
+    *(
+        Field(f"style_{axis}", "integer", required=False, low=V.STYLE_MIN, high=V.STYLE_MAX)
+        for axis in V.AXES
+    ),
+    Field("therapist_gender", "word", required=False, vocabulary=V.GENDERS, noun="gender"),
+    Field("therapist_gender_required", "bool", required=False),
+    Field("therapist_identities", "words", required=False, vocabulary=V.PEOPLE,
+          noun="identity"),
+    Field("therapist_identities_required", "bool", required=False),
+    Field("populations", "words", required=False, vocabulary=V.PEOPLE, noun="population"),
+    Field("notes", "text", required=False),
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (all cells as text) or a Parquet file; unreadable files raise InvalidInput."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise InvalidInput([Problem(name, None, None, None, f"no such file: {path}")])
+    if path.is_dir():
+        raise InvalidInput([Problem(name, None, None, None, "this is a folder, not a file")])
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        try:
+            return pd.read_parquet(path)
+        except Exception as error:  # pyarrow raises several unrelated types for bad files
+            raise InvalidInput(
+                [Problem(name, None, None, None, f"not a readable Parquet file ({error})")]
+            ) from None
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InvalidInput([Problem(name, None, None, None, "the file is empty")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InvalidInput(
+            [
+                Problem(
+                    name, line, None, None,
+                    f"not UTF-8 text (byte 0x{raw[error.start]:02x}); "
+                    "save the file as UTF-8 CSV and try again",
+                )
+            ]
+        ) from None  # fmt: skip
+    if "\x00" in text:
+        raise InvalidInput([Problem(name, None, None, None, "this is not a CSV text file")])
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
+        )
+    except (pd.errors.ParserError, csv.Error, ValueError) as error:
+        raise InvalidInput(
+            [Problem(name, None, None, None, f"not a well-formed CSV file ({error})")]
+        ) from None
+    if frame.columns.size < 2:
+        raise InvalidInput(
+            [Problem(name, 1, None, None, "expected a comma-separated header row")]
+        )
+    frame.columns = [str(column).strip() for column in frame.columns]
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def validate_table(
+    frame: pd.DataFrame,
+    fields: Sequence[Field],
+    source: str,
+    rules: Sequence[RowRule] = (),
+) -> list[Problem]:
+    """Every problem in ``frame``: missing columns, bad cells, duplicates, row rules."""
+    if frame.empty:
+        return [Problem(source, None, None, None, "the file has a header but no rows")]
+    by_name = {field.name: field for field in fields}
+    columns = {
+        field.name: pa.Column(
+            None,
+            checks=[pa.Check(field.check, name=f"cell:{field.name}")],
+            unique=field.unique,
+            nullable=True,
+        )
+        for field in fields
+    }
+    present = set(frame.columns)
+    frame_checks = [
+        pa.Check(rule.check, name=f"rule:{rule.name}")
+        for rule in rules
+        if set(rule.needs) <= present
+    ]
+    schema = pa.DataFrameSchema(columns, checks=frame_checks, strict=False)
+    try:
+        schema.validate(frame.reset_index(drop=True), lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        return _problems(errors.failure_cases, by_name, {r.name: r for r in rules}, frame, source)
+    return []
+
+
+def _problems(
+    failures: pd.DataFrame,
+    fields: Mapping[str, Field],
+    rules: Mapping[str, RowRule],
+    frame: pd.DataFrame,
+    source: str,
+) -> list[Problem]:
+    problems: dict[tuple[object, ...], Problem] = {}
+    for failure in failures.itertuples(index=False):
+        check = str(failure.check)
+        index = failure.index
+        row = None if _is_missing(index) else int(index) + FIRST_ROW  # type: ignore[call-overload]
+        if check == "column_in_dataframe":
+            column = str(failure.failure_case)
+            problem = Problem(source, 1, column, None, "this required column is missing")
+        elif check == "field_uniqueness":
+            column = str(failure.column)
+            problem = Problem(
+                source, row, column, _text(failure.failure_case),
+                f"duplicate {fields[column].noun}: each row needs its own",
+            )  # fmt: skip
+        elif check.startswith("cell:"):
+            column = check.removeprefix("cell:")
+            value = failure.failure_case
+            problem = Problem(source, row, column, _text(value), fields[column].describe(value))
+        elif check.startswith("rule:"):
+            rule = rules[check.removeprefix("rule:")]
+            column = rule.column
+            value = None if row is None else frame.iloc[row - FIRST_ROW][column]
+            problem = Problem(source, row, column, _text(value), rule.message)
+        else:  # a pandera check we did not define, e.g. a dtype it could not handle
+            column = None if _is_missing(failure.column) else str(failure.column)
+            problem = Problem(source, row, column, _text(failure.failure_case), check)
+        problems.setdefault((problem.row or 0, problem.column or "", check), problem)
+    return [problems[key] for key in sorted(problems, key=lambda k: (k[0], str(k[1])))]
+
+
+def parse_table(frame: pd.DataFrame, fields: Iterable[Field]) -> pd.DataFrame:
+    """Typed copy of a validated frame: numbers, bools, dates; extra columns kept as they are."""
+    typed = frame.reset_index(drop=True).copy()
+    for field in fields:
+        typed[field.name] = field.parse(typed[field.name])
+    return typed
+
+
+def load_table(
+    path: str | Path, fields: Sequence[Field], rules: Sequence[RowRule] = ()
+) -> pd.DataFrame:
+    """Read, validate and parse one file; raise InvalidInput listing every problem."""
+    frame = read_table(path)
+    problems = validate_table(frame, fields, Path(path).name, rules)
+    if problems:
+        raise InvalidInput(problems)
+    return parse_table(frame, fields)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cell conversions shared by checks and parsing (polymorphic: CSV text or typed Parquet).
+
+
+def to_number(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.astype("float64")
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.astype("float64")
+    text = column.astype("string").str.strip()
+    return pd.to_numeric(text.where(text != ""), errors="coerce").astype("float64")
+
+
+def to_bool(column: pd.Series) -> pd.Series:
+    """True/False where the cell says so, <NA> where it says something else or nothing."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.astype("boolean")
+    text = column.astype("string").str.strip().str.lower()
+    result = pd.Series(pd.NA, index=column.index, dtype="boolean")
+    result[text.isin(TRUE_WORDS).fillna(False).astype(bool)] = True
+    result[text.isin(FALSE_WORDS).fillna(False).astype(bool)] = False
+    return result
+
+
+def to_date(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return column.dt.tz_localize(None) if column.dt.tz is not None else column
+    text = column.astype("string").str.strip()
+    return pd.to_datetime(text.where(text != ""), errors="coerce", format="ISO8601")
+
+
+def split_words(cell: object) -> list[str]:
+    """'anxiety; phobias;' -> ['anxiety', 'phobias']."""
+    if _is_missing(cell):
+        return []
+    return [word.strip() for word in str(cell).split(";") if word.strip()]
+
+
+def _per_distinct(column: pd.Series, test: Callable[[str], bool]) -> pd.Series:
+    """Apply ``test`` once per distinct cell; directories repeat cells a great deal."""
+    codes, uniques = pd.factorize(column.astype("string").fillna(""), use_na_sentinel=False)
+    verdicts = np.fromiter((test(str(value)) for value in uniques), dtype=bool, count=len(uniques))
+    return pd.Series(verdicts[codes], index=column.index)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _text(value: object) -> str | None:
+    return None if _is_missing(value) else str(value)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
