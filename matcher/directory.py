@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,7 +42,7 @@ class TagSet:
     vocabulary: tuple[str, ...]
     bits: Words
 
-    @property
+    @cached_property
     def codes(self) -> dict[str, int]:
         return {tag.lower(): code for code, tag in enumerate(self.vocabulary)}
 
@@ -226,7 +227,7 @@ def _replace(directory: Directory, **changes: Any) -> Directory:
 def _days(column: pd.Series) -> npt.NDArray[np.int32]:
     dates = pd.to_datetime(column)
     days = (dates.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days
-    return days.fillna(NO_DAY).to_numpy(dtype=np.int32)
+    return np.asarray(days.fillna(NO_DAY).to_numpy(dtype=np.int32), dtype=np.int32)
 
 
 A = TypeVar("A", bound=np.ndarray[Any, Any])

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 
+import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,7 +24,16 @@ from pydantic import (
 )
 
 from matcher import vocabulary as V
-from matcher.schema import InvalidInput, Problem, split_words
+from matcher.schema import (
+    FIRST_ROW,
+    REFERRAL_FIELDS,
+    InvalidInput,
+    Problem,
+    parse_table,
+    read_table,
+    split_words,
+    validate_table,
+)
 
 
 def _word(kind: str, choices: Mapping[str, str]) -> Callable[[str], str]:
@@ -319,7 +329,7 @@ def referral_column(loc: tuple[str | int, ...]) -> str:
     return names[0] if names else ""
 
 
-def referral_to_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def referral_to_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A parsed referral row (see schema.REFERRAL_FIELDS) as a preferences JSON object."""
 
     def given(name: str) -> bool:
@@ -362,3 +372,31 @@ def referral_to_dict(row: Mapping[str, Any]) -> dict[str, Any]:
         }
     return data
 
+
+def validate_referrals(frame: pd.DataFrame, source: str) -> list[Problem]:
+    """Every problem in a referral queue: cells first, then each row as whole preferences."""
+    problems = validate_table(frame, REFERRAL_FIELDS, source)
+    if problems:
+        return problems
+    typed = parse_table(frame, REFERRAL_FIELDS)
+    for position, row in enumerate(typed.to_dict("records")):
+        try:
+            Preferences.model_validate(referral_to_dict(row))
+        except ValidationError as error:
+            problems.extend(problems_from(error, source, position + FIRST_ROW, referral_column))
+    return problems
+
+
+def load_referrals(path: str | Path) -> tuple[pd.DataFrame, list[Preferences]]:
+    """A validated referral queue: the typed table and each row's preferences, in file order.
+
+    Raises InvalidInput listing every problem; a queue with one bad row is not loaded at all.
+    """
+    frame = read_table(path)
+    problems = validate_referrals(frame, Path(path).name)
+    if problems:
+        raise InvalidInput(problems)
+    typed = parse_table(frame, REFERRAL_FIELDS)
+    return typed, [
+        Preferences.model_validate(referral_to_dict(row)) for row in typed.to_dict("records")
+    ]

@@ -110,8 +110,10 @@ class Field:
         """What was expected, for one failing cell."""
         text = "" if _is_missing(value) else str(value).strip()
         if not text:
-            return f"a {self.noun} is required here" if self.kind != "words" else (
-                f"at least one {self.noun} is required here"
+            return (
+                f"a {self.noun} is required here"
+                if self.kind != "words"
+                else (f"at least one {self.noun} is required here")
             )
         if self.kind in ("number", "integer"):
             what = "a whole number" if self.kind == "integer" else "a number"
@@ -308,9 +310,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
             [Problem(name, None, None, None, f"not a well-formed CSV file ({error})")]
         ) from None
     if frame.columns.size < 2:
-        raise InvalidInput(
-            [Problem(name, 1, None, None, "expected a comma-separated header row")]
-        )
+        raise InvalidInput([Problem(name, 1, None, None, "expected a comma-separated header row")])
     frame.columns = [str(column).strip() for column in frame.columns]
     return frame
 
@@ -383,8 +383,8 @@ def _problems(
             value = None if row is None else frame.iloc[row - FIRST_ROW][column]
             problem = Problem(source, row, column, _text(value), rule.message)
         else:  # a pandera check we did not define, e.g. a dtype it could not handle
-            column = None if _is_missing(failure.column) else str(failure.column)
-            problem = Problem(source, row, column, _text(failure.failure_case), check)
+            other = None if _is_missing(failure.column) else str(failure.column)
+            problem = Problem(source, row, other, _text(failure.failure_case), check)
         problems.setdefault((problem.row or 0, problem.column or "", check), problem)
     return [problems[key] for key in sorted(problems, key=lambda k: (k[0], str(k[1])))]
 

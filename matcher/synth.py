@@ -180,20 +180,162 @@ OTHER_LANGUAGES: tuple[tuple[str, float, frozenset[str]], ...] = (
     ("Hindi", 0.015, frozenset({"NJ", "CA", "TX"})),
     ("ASL", 0.01, frozenset()),
 )
-FIRST_NAMES = (
-    "Maya Jordan Alex Sam Priya Daniel Grace Luis Aisha Noah Elena Marcus Hana Omar Claire "
-    "Jamal Sofia Ethan Leah Mateo Nina Kwame Rachel David Ana Tomas Imani Kevin Mei Julia "
-    "Andre Fatima Ben Rosa Victor Keiko Sarah Malik Olivia Diego Naomi Rahul Erin Jose Zoe "
-    "Carlos Aaliyah Peter Lucia Samuel Ingrid Tariq Hannah Miguel Chloe Jin Esther Paul Amara"
-).split()
-LAST_NAMES = (
-    "Nguyen Smith Patel Garcia Johnson Kim Williams Rodriguez Brown Chen Davis Martinez Lee "
-    "Wilson Okafor Lopez Anderson Thomas Hernandez Moore Jackson Singh Taylor White Harris "
-    "Clark Lewis Walker Young Allen King Wright Scott Torres Hill Green Adams Baker Nelson "
-    "Carter Mitchell Perez Roberts Turner Phillips Campbell Parker Evans Edwards Collins "
-    "Stewart Sanchez Morris Rogers Reed Cook Morgan Bell Murphy Bailey Rivera Cooper Cohen "
-    "Ramirez Diaz Ahmed Ali Hughes Foster Sato Bennett Gray Ruiz Kaur Ortiz Brooks Price"
-).split()
+FIRST_NAMES: dict[str, tuple[str, ...]] = {
+    "woman": tuple(
+        [
+            "Maya",
+            "Priya",
+            "Grace",
+            "Aisha",
+            "Elena",
+            "Hana",
+            "Claire",
+            "Sofia",
+            "Leah",
+            "Nina",
+            "Rachel",
+            "Ana",
+            "Imani",
+            "Mei",
+            "Julia",
+            "Fatima",
+            "Rosa",
+            "Keiko",
+            "Sarah",
+            "Olivia",
+            "Naomi",
+            "Erin",
+            "Zoe",
+            "Aaliyah",
+            "Lucia",
+            "Ingrid",
+            "Hannah",
+            "Chloe",
+            "Esther",
+            "Amara",
+            "Yesenia",
+            "Thandiwe",
+            "Carmen",
+            "Deborah",
+            "Linh",
+        ]
+    ),
+    "man": tuple(
+        [
+            "Daniel",
+            "Luis",
+            "Noah",
+            "Marcus",
+            "Omar",
+            "Jamal",
+            "Ethan",
+            "Mateo",
+            "Kwame",
+            "David",
+            "Tomas",
+            "Kevin",
+            "Andre",
+            "Ben",
+            "Victor",
+            "Malik",
+            "Diego",
+            "Rahul",
+            "Jose",
+            "Carlos",
+            "Peter",
+            "Samuel",
+            "Tariq",
+            "Miguel",
+            "Paul",
+            "Hiro",
+            "Dmitri",
+            "Emeka",
+            "Javier",
+        ]
+    ),
+    "nonbinary": tuple(
+        ["Alex", "Jordan", "Sam", "Robin", "Casey", "Riley", "Quinn", "Avery", "Jesse", "Rowan"]
+    ),
+}
+LAST_NAMES = [
+    "Nguyen",
+    "Smith",
+    "Patel",
+    "Garcia",
+    "Johnson",
+    "Kim",
+    "Williams",
+    "Rodriguez",
+    "Brown",
+    "Chen",
+    "Davis",
+    "Martinez",
+    "Lee",
+    "Wilson",
+    "Okafor",
+    "Lopez",
+    "Anderson",
+    "Thomas",
+    "Hernandez",
+    "Moore",
+    "Jackson",
+    "Singh",
+    "Taylor",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Hill",
+    "Green",
+    "Adams",
+    "Baker",
+    "Nelson",
+    "Carter",
+    "Mitchell",
+    "Perez",
+    "Roberts",
+    "Turner",
+    "Phillips",
+    "Campbell",
+    "Parker",
+    "Evans",
+    "Edwards",
+    "Collins",
+    "Stewart",
+    "Sanchez",
+    "Morris",
+    "Rogers",
+    "Reed",
+    "Cook",
+    "Morgan",
+    "Bell",
+    "Murphy",
+    "Bailey",
+    "Rivera",
+    "Cooper",
+    "Cohen",
+    "Ramirez",
+    "Diaz",
+    "Ahmed",
+    "Ali",
+    "Hughes",
+    "Foster",
+    "Sato",
+    "Bennett",
+    "Gray",
+    "Ruiz",
+    "Kaur",
+    "Ortiz",
+    "Brooks",
+    "Price",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,14 +461,17 @@ def therapists(n: int, seed: int, as_of: date = DEFAULT_AS_OF) -> pd.DataFrame:
     checkins_n = np.where(has_checkins, np.minimum(rng.poisson(2 + years * 3.0), 400), 0)
     checkins_n = np.where(has_checkins & (checkins_n == 0), 1, checkins_n)
     level = rng.normal(0, 0.4, n)
-    lean = np.array(
-        [[RAPPORT_LEAN[o].get(item, 0.0) for item in V.ITEMS] for o in names_o]
-    )[orientation]
+    lean = np.array([[RAPPORT_LEAN[o].get(item, 0.0) for item in V.ITEMS] for o in names_o])[
+        orientation
+    ]
     true_rapport = np.clip(4.0 + level[:, None] + lean + rng.normal(0, 0.25, (n, 9)), 1, 5)
     noise = rng.normal(0, 1, (n, 9)) * 0.8 / np.sqrt(np.maximum(checkins_n, 1))[:, None]
     rapport = np.round(np.clip(true_rapport + noise, 1, 5), 2)
 
-    first = np.array(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
+    first = np.empty(n, dtype=object)
+    for value, names in FIRST_NAMES.items():
+        who = gender == value
+        first[who] = np.array(names, dtype=object)[rng.integers(0, len(names), who.sum())]
     last = np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
     lat = np.array([c.lat for c in CITIES])[city] + rng.normal(0, 0.12, n)
     lon = np.array([c.lon for c in CITIES])[city] + rng.normal(0, 0.15, n)
@@ -377,13 +522,13 @@ def _bios(frame: pd.DataFrame, first: npt.NDArray[np.str_]) -> pd.Series:
     years = frame["years_experience"].astype(str)
     return (
         pd.Series(first, dtype=object)
-        + " is a "
+        + " ("
         + frame["credentials"]
-        + " in "
+        + ") practises in "
         + frame["city"]
-        + " with "
+        + " and has "
         + years
-        + " years in practice, working mostly with "
+        + " years of experience, working mostly with "
         + concern_words
         + ", through "
         + approach_words
@@ -467,10 +612,14 @@ def referrals(m: int, seed: int, as_of: date = DEFAULT_AS_OF) -> pd.DataFrame:
     style = np.where(rng.random((m, 4)) < 0.35, rng.integers(-3, 4, (m, 4)), 0)
 
     gender_wish = np.where(
-        rng.random(m) < 0.25, np.array(["woman", "man", "nonbinary"])[_choice(rng, m, [0.7, 0.25, 0.05])], ""
+        rng.random(m) < 0.25,
+        np.array(["woman", "man", "nonbinary"])[_choice(rng, m, [0.7, 0.25, 0.05])],
+        "",
     )
     identity_wish = np.where(
-        rng.random(m) < 0.1, np.array(["lgbtq", "bipoc", "veterans", "faith"])[rng.integers(0, 4, m)], ""
+        rng.random(m) < 0.1,
+        np.array(["lgbtq", "bipoc", "veterans", "faith"])[rng.integers(0, 4, m)],
+        "",
     )
     populations = _joined(
         np.column_stack(
@@ -506,7 +655,9 @@ def referrals(m: int, seed: int, as_of: date = DEFAULT_AS_OF) -> pd.DataFrame:
                 rng.random(m) < 0.2, np.array(list(V.APPROACHES))[rng.integers(0, 8, m)], ""
             ),
             "modalities_avoid": np.where(
-                rng.random(m) < 0.05, np.array(["psychodynamic", "exposure"])[rng.integers(0, 2, m)], ""
+                rng.random(m) < 0.05,
+                np.array(["psychodynamic", "exposure"])[rng.integers(0, 2, m)],
+                "",
             ),
             **{f"priority_{item}": base[:, i] for i, item in enumerate(V.ITEMS)},
             **{f"style_{axis}": style[:, a] for a, axis in enumerate(V.AXES)},
@@ -538,6 +689,9 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
             frame.to_parquet(temporary, index=False)
         else:
             frame.to_csv(temporary, index=False, lineterminator="\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a data file is not
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -550,9 +704,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
 
 def _choice(rng: Rng, n: int, weights: Sequence[float]) -> npt.NDArray[np.intp]:
     p = np.asarray(weights, dtype=float)
-    return np.searchsorted(np.cumsum(p / p.sum()), rng.random(n), side="right").clip(
-        0, len(p) - 1
-    )
+    return np.searchsorted(np.cumsum(p / p.sum()), rng.random(n), side="right").clip(0, len(p) - 1)
 
 
 def _by_orientation(
@@ -586,10 +738,8 @@ def _joined(matrix: Matrix, words: Sequence[str]) -> npt.NDArray[np.object_]:
         packed = np.packbits(matrix, axis=1)
         keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
     else:
-        keys = (matrix.astype(np.uint64) << np.arange(matrix.shape[1], dtype=np.uint64)).sum(
-            axis=1
-        )
-    uniques, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        keys = (matrix.astype(np.uint64) << np.arange(matrix.shape[1], dtype=np.uint64)).sum(axis=1)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     texts = np.array(
         [";".join(w for w, on in zip(words, matrix[i], strict=True) if on) for i in first],
         dtype=object,

@@ -27,6 +27,7 @@ class RapportItem:
     explanation: str  # one plain line on why it matters
     brings: str  # what the therapist brings, in the articles' terms
     articles: tuple[str, ...]
+    self_check: str  # what to ask yourself after the first sessions
 
 
 RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
@@ -36,8 +37,9 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
         "Do you want to feel safe enough to be honest and open?",
         "I feel safe enough to be honest and open with my therapist.",
         "Trust comes first: you only open up where you are not judged.",
-        "trust and a non-judging stance (positive regard)",
+        "trust",
         ("000", "003"),
+        "Could I be honest and open there without feeling judged?",
     ),
     RapportItem(
         "heard",
@@ -47,6 +49,7 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
         "Being listened to closely is how empathy shows.",
         "empathy",
         ("000", "003"),
+        "Did I feel closely listened to?",
     ),
     RapportItem(
         "understood",
@@ -54,8 +57,9 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
         "Do you want a therapist who really gets how you feel, from your side?",
         "My therapist understands how I feel, from my point of view.",
         "Empathy means seeing things through your eyes, not only hearing the words.",
-        "empathy with your own frame of reference",
+        "empathy",
         ("000", "003"),
+        "Did they grasp how things feel from my side?",
     ),
     RapportItem(
         "seen",
@@ -65,6 +69,7 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
         "Attunement lets you show up as you are, without a mask.",
         "attunement",
         ("000", "003"),
+        "Could I simply be myself?",
     ),
     RapportItem(
         "connected",
@@ -74,6 +79,7 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
         "Warmth is part of what makes the relationship a safe model for others.",
         "warmth",
         ("000", "003"),
+        "Did I feel cared for in the room?",
     ),
     RapportItem(
         "valued",
@@ -81,8 +87,9 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
         "Do you want to feel that you matter, as a person of worth?",
         "My therapist treats me as a person who matters.",
         "Positive regard, said out loud, supports growth more than neutrality does.",
-        "unconditional positive regard",
+        "positive regard",
         ("000", "003"),
+        "Was I treated as someone who matters?",
     ),
     RapportItem(
         "on_my_team",
@@ -90,26 +97,29 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
         "Do you want a therapist who is on your side and asks for your input?",
         "My therapist is on my side and asks what I think.",
         "Asking for feedback makes you a partner and lets problems be repaired.",
-        "collaboration and asking for feedback",
+        "collaboration",
         ("001", "003"),
+        "Did they ask what I think, and seem to be on my side?",
     ),
     RapportItem(
         "clear_plan",
-        "a shared plan with goals",
+        "having a shared plan with goals",
         "Do you want a clear plan with goals you agree on and revisit together?",
         "We have a plan with goals that we agreed on and revisit together.",
         "A problem list and goals with benchmarks let you see your own progress.",
-        "case conceptualization and agreed goals",
+        "a shared plan",
         ("001",),
+        "Do we have a list of problems and goals we both agreed on?",
     ),
     RapportItem(
         "honest",
-        "honest feedback that is never harsh",
+        "getting honest feedback that is never harsh",
         "Do you want honest, genuine feedback that is never harsh?",
         "My therapist is genuine and gives honest feedback without being harsh.",
         "Genuineness makes critical feedback easier to take in.",
-        "genuineness and congruence",
+        "genuineness",
         ("001", "003"),
+        "Was their feedback honest, and kind in how it was said?",
     ),
 )
 ITEMS: Final[tuple[str, ...]] = tuple(item.key for item in RAPPORT_ITEMS)
@@ -141,10 +151,10 @@ class StyleAxis:
 
 
 STYLE_AXES: Final[tuple[StyleAxis, ...]] = (
-    StyleAxis("directive", "you lead the sessions", "the therapist leads the sessions"),
-    StyleAxis("intensity", "calm and emotionally reserved", "emotionally intense"),
-    StyleAxis("past", "focused on the present", "focused on your past"),
-    StyleAxis("challenge", "warm and supportive", "challenging and pushing you"),
+    StyleAxis("directive", "sessions you lead", "sessions the therapist leads"),
+    StyleAxis("intensity", "a calm, emotionally reserved tone", "emotional intensity"),
+    StyleAxis("past", "a focus on the present", "a focus on your past"),
+    StyleAxis("challenge", "warm support", "focused challenge"),
 )
 AXES: Final[tuple[str, ...]] = tuple(axis.key for axis in STYLE_AXES)
 STYLE_MIN, STYLE_MAX = -3, 3
@@ -217,6 +227,20 @@ PEOPLE: Final = MappingProxyType(
         "immigrants": "immigrants and refugees",
         "disability": "people with disabilities",
         "students": "college students",
+    }
+)
+
+# How a therapist's own identity reads in a sentence ("shares the identity you hoped for: …").
+IDENTITY_WORDS: Final = MappingProxyType(
+    {
+        "veterans": "a veteran",
+        "lgbtq": "LGBTQ+",
+        "bipoc": "BIPOC",
+        "first_time": "new to therapy",
+        "faith": "a person of faith",
+        "immigrants": "an immigrant",
+        "disability": "living with a disability",
+        "students": "a student",
     }
 )
 

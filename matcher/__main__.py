@@ -1,0 +1,292 @@
+"""Command line: ``python -m matcher rank|validate|synth`` (DESIGN.md §5).
+
+Exit status: 0 success, 1 invalid input (a readable message naming file, row, column and value;
+never a traceback), 2 usage errors. Nothing is half-written: outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from matcher import synth
+from matcher import vocabulary as V
+from matcher.directory import load_directory
+from matcher.explain import (
+    describe_exclusion,
+    describe_relaxation,
+    describe_unknown,
+    explain,
+    summary,
+)
+from matcher.preferences import load_preferences, validate_referrals
+from matcher.schema import (
+    DIRECTORY_FIELDS,
+    DIRECTORY_RULES,
+    InvalidInput,
+    Problem,
+    read_table,
+    validate_table,
+)
+from matcher.scoring import Ranking, rank
+
+MAX_SHOWN_PROBLEMS = 200
+
+DESCRIPTION = """\
+Rapport-first therapist matching.
+
+  rank      rank a directory's therapists for one client's preferences, with reasons
+  validate  check a directory or referral file and list every problem in it
+  synth     make a realistic synthetic directory (and referral queue) for trials
+
+Run 'python -m matcher COMMAND --help' for the options of each command.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except InvalidInput as error:
+        _print_problems(error.problems)
+        return 1
+    except BrokenPipeError:  # `... | head` closed the pipe; not an error of ours
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m matcher",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    ranker = commands.add_parser(
+        "rank",
+        help="rank therapists for one client",
+        description="Rank the therapists in a directory for one client and say why each fits.",
+        epilog="Example: python -m matcher rank --directory data/therapists.csv "
+        "--preferences data/example_preferences.json --top 5",
+    )
+    ranker.add_argument("--directory", required=True, type=Path, help="directory CSV or Parquet")
+    ranker.add_argument("--preferences", required=True, type=Path, help="client preferences JSON")
+    ranker.add_argument("--top", type=_positive, default=10, help="how many matches (default 10)")
+    ranker.add_argument("--format", choices=("json", "table"), default="table",
+                        help="json for programs, table for people (default)")  # fmt: skip
+    ranker.add_argument("--today", type=_date, default=None,
+                        help="date to measure availability from, YYYY-MM-DD (default: today)")  # fmt: skip
+    ranker.set_defaults(run=_rank)
+
+    validator = commands.add_parser(
+        "validate",
+        help="check a directory or referral file",
+        description="List every problem in a directory (CSV/Parquet) or referral queue (CSV). "
+        "The kind of file is recognised from its columns. Exit status 1 when invalid.",
+    )
+    validator.add_argument("file", type=Path)
+    validator.add_argument("--kind", choices=("directory", "referrals"), default=None,
+                           help="the kind of file, when its columns do not make it clear")  # fmt: skip
+    validator.set_defaults(run=_validate)
+
+    maker = commands.add_parser(
+        "synth",
+        help="make a synthetic directory and referral queue",
+        description="Write DIR/therapists.csv (and DIR/referrals.csv) with realistic, "
+        "deterministic synthetic data: the same seed always gives the same files.",
+    )
+    maker.add_argument("--therapists", type=_positive, required=True, metavar="N")
+    maker.add_argument("--referrals", type=_non_negative, default=0, metavar="M")
+    maker.add_argument("--seed", type=int, required=True, metavar="S")
+    maker.add_argument("--out", type=Path, required=True, metavar="DIR")
+    maker.add_argument("--as-of", type=_date, default=synth.DEFAULT_AS_OF,
+                       help="the date the data describes (default %(default)s)")  # fmt: skip
+    maker.add_argument("--parquet", action="store_true",
+                       help="write the directory as therapists.parquet instead of CSV")  # fmt: skip
+    maker.set_defaults(run=_synth)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def _rank(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    directory = preferences = None
+    try:
+        directory = load_directory(args.directory)
+    except InvalidInput as error:
+        problems.extend(error.problems)
+    try:
+        preferences = load_preferences(args.preferences)
+    except InvalidInput as error:
+        problems.extend(error.problems)
+    if problems or directory is None or preferences is None:
+        raise InvalidInput(problems)
+    ranking = rank(directory, preferences, top=args.top, today=args.today)
+    if args.format == "json":
+        print(json.dumps(_ranking_json(ranking, preferences, directory), indent=2))
+    else:
+        print(_ranking_table(ranking, preferences, directory))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    frame = read_table(args.file)
+    kind = args.kind or ("referrals" if "referral_id" in frame.columns else "directory")
+    if kind == "referrals":
+        problems = validate_referrals(frame, args.file.name)
+    else:
+        problems = validate_table(frame, DIRECTORY_FIELDS, args.file.name, DIRECTORY_RULES)
+    if problems:
+        raise InvalidInput(problems)
+    print(f"{args.file.name}: a valid {kind} file with {len(frame):,} rows.")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise InvalidInput([Problem(str(out), None, None, None, "--out must be a folder")])
+    print(f"Generating {args.therapists:,} therapists (seed {args.seed})…", file=sys.stderr)
+    table = synth.therapists(args.therapists, args.seed, args.as_of)
+    name = "therapists.parquet" if args.parquet else "therapists.csv"
+    synth.write_table(table, out / name)
+    print(f"Wrote {out / name}", file=sys.stderr)
+    if args.referrals:
+        queue = synth.referrals(args.referrals, args.seed, args.as_of)
+        synth.write_table(queue, out / "referrals.csv")
+        print(f"Wrote {out / 'referrals.csv'} ({args.referrals:,} referrals)", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def _ranking_json(ranking: Ranking, preferences: Any, directory: Any) -> dict[str, Any]:
+    matches = []
+    for match in ranking.matches:
+        words = explain(match, preferences)
+        e = match.evidence
+        matches.append(
+            {
+                "therapist_id": match.therapist_id,
+                "name": match.name,
+                "score": round(match.score, 6),
+                "contributions": {g: round(v, 6) for g, v in match.contributions.items()},
+                "reasons": list(words.reasons),
+                "why_not_higher": words.shortfall,
+                "first_session": list(words.first_session),
+                "checkins_n": e.checkins_n,
+                "credentials": e.credentials,
+                "city": e.city,
+                "fee": e.fee,
+                "formats": list(e.formats),
+                "next_opening": e.next_opening.isoformat() if e.next_opening else None,
+                "availability_confirmed": e.confirmed.isoformat() if e.confirmed else None,
+                "availability_stale": e.stale,
+                "distance_km": None if e.distance_km is None else round(e.distance_km, 1),
+            }
+        )
+    return {
+        "matches": matches,
+        "eligible": ranking.eligible,
+        "total": ranking.total,
+        "excluded": dict(ranking.excluded),
+        "excluded_reasons": [
+            describe_exclusion(c, n, preferences) for c, n in ranking.excluded.items()
+        ],
+        "relaxations": [
+            {
+                "constraint": r.constraint,
+                "adds": r.adds,
+                "description": describe_relaxation(r, preferences),
+            }
+            for r in ranking.relaxations
+        ],
+        "notes": _unknown_notes(ranking, directory),
+    }
+
+
+def _ranking_table(ranking: Ranking, preferences: Any, directory: Any) -> str:
+    lines = list(summary(ranking, preferences))
+    lines.extend(_unknown_notes(ranking, directory))
+    for place, match in enumerate(ranking.matches, start=1):
+        words = explain(match, preferences)
+        e = match.evidence
+        fee = "fee not listed" if e.fee is None else f"${e.fee:,.0f}/session"
+        lines += [
+            "",
+            f"{place}. {match.name} ({e.credentials}, {e.city}) — {match.therapist_id}"
+            f" — match {match.score:.0%}",
+            *(f"   • {reason}" for reason in words.reasons),
+        ]
+        if words.shortfall:
+            lines.append(f"   {words.shortfall}")
+        formats = " or ".join(V.THERAPIST_FORMATS[f] for f in e.formats)
+        lines.append(f"   {fee}; {formats}")
+        parts = "  ".join(f"{g} {match.contributions[g]:.2f}" for g in match.active)
+        lines.append(f"   score by group: {parts}")
+    return "\n".join(lines)
+
+
+def _unknown_notes(ranking: Ranking, directory: Any) -> list[str]:
+    column = {"language": "languages", "insurance": "insurance"}
+    return [
+        describe_unknown(term, value, directory.tags[column[term]].vocabulary)
+        for term, value in ranking.unknown_terms.items()
+    ]
+
+
+def _print_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems[:MAX_SHOWN_PROBLEMS]:
+        print(problem, file=sys.stderr)
+    if len(problems) > MAX_SHOWN_PROBLEMS:
+        print(f"… and {len(problems) - MAX_SHOWN_PROBLEMS:,} more problems", file=sys.stderr)
+    noun = "problem" if len(problems) == 1 else "problems"
+    print(f"{len(problems):,} {noun} found; nothing was changed.", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument types
+
+
+def _positive(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-22, got {text!r}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
