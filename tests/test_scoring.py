@@ -1,0 +1,391 @@
+"""Ranking: known answers, hard constraints, relaxations, and properties of the score."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from matcher import vocabulary as V
+from matcher.directory import Directory
+from matcher.preferences import Preferences
+from matcher.scoring import CONSTRAINTS, assess, rank, rank_many
+from tests.conftest import TODAY, directory_of, prefs, therapist
+
+# ---------------------------------------------------------------------------------------------
+# Known answers
+
+
+def test_the_therapist_who_fits_every_wish_ranks_first() -> None:
+    d = directory_of(
+        [
+            therapist("plain"),
+            therapist("fit", concerns="anxiety;phobias", modalities="cbt;exposure",
+                      style_directive="2", rapport_heard="4.8", rapport_safe="4.7"),  # fmt: skip
+            therapist("half", concerns="phobias", modalities="psychodynamic"),
+        ]
+    )
+    p = prefs(
+        concerns=["anxiety", "phobias"],
+        modalities={"prefer": ["cbt"]},
+        style={"directive": 2},
+        priorities={"heard": 3, "safe": 3},
+    )
+    ranking = rank(d, p, top=3, today=TODAY)
+    assert [m.therapist_id for m in ranking.matches] == ["fit", "plain", "half"]
+    best = ranking.matches[0]
+    assert best.similarity["concerns"] == 1.0
+    assert best.similarity["approach"] == 1.0
+    assert best.similarity["style"] == 1.0
+
+
+def test_concern_coverage_is_the_share_of_concerns_met() -> None:
+    d = directory_of([therapist("a", concerns="anxiety;grief;stress")])
+    match = rank(d, prefs(concerns=["anxiety", "depression", "grief", "ocd"]), today=TODAY)
+    assert match.matches[0].similarity["concerns"] == pytest.approx(0.5)
+
+
+def test_evidence_table_is_used_when_no_approach_is_preferred() -> None:
+    d = directory_of(
+        [
+            therapist("exposure", concerns="phobias", modalities="exposure"),
+            therapist("talk", concerns="phobias", modalities="psychodynamic"),
+        ]
+    )
+    ranking = rank(d, prefs(concerns=["phobias"]), today=TODAY)
+    by_id = {m.therapist_id: m for m in ranking.matches}
+    assert by_id["exposure"].similarity["approach"] == 1.0
+    assert by_id["talk"].similarity["approach"] == 0.0
+
+
+def test_an_avoided_approach_lowers_the_approach_similarity() -> None:
+    d = directory_of([therapist("a", modalities="cbt;exposure"), therapist("b", modalities="cbt")])
+    ranking = rank(d, prefs(modalities={"avoid": ["exposure"]}), today=TODAY)
+    by_id = {m.therapist_id: m for m in ranking.matches}
+    assert by_id["a"].similarity["approach"] == pytest.approx(0.5)
+    assert by_id["b"].similarity["approach"] == 1.0
+
+
+def test_groups_without_input_drop_out_instead_of_diluting() -> None:
+    d = directory_of([therapist("a")])
+    match = rank(d, prefs(), today=TODAY).matches[0]
+    assert match.active == ("rapport", "availability")
+    assert match.contributions["style"] == 0.0
+    assert sum(match.weights[g] for g in match.active) == pytest.approx(1.0)
+
+
+def test_young_clients_are_matched_with_therapists_who_work_with_parents() -> None:
+    d = directory_of(
+        [
+            therapist("solo", ages_served="children", works_with_parents="false"),
+            therapist("family", ages_served="children", works_with_parents="true"),
+        ]
+    )
+    ranking = rank(d, prefs(age_group="children"), today=TODAY)
+    assert ranking.matches[0].therapist_id == "family"
+    assert ranking.matches[0].evidence.works_with_parents is True
+
+
+def test_shrinkage_one_perfect_checkin_does_not_beat_fifty_very_good_ones() -> None:
+    perfect = {f"rapport_{item}": "5" for item in V.ITEMS}
+    very_good = {f"rapport_{item}": "4.6" for item in V.ITEMS}
+    d = directory_of(
+        [
+            therapist("one", checkins_n="1", **perfect),
+            therapist("fifty", checkins_n="50", **very_good),
+            therapist("others", checkins_n="200"),
+        ]
+    )
+    ranking = rank(d, prefs(priorities={"heard": 3}), today=TODAY)
+    assert [m.therapist_id for m in ranking.matches][:2] == ["fifty", "one"]
+
+
+def test_shrinkage_formula() -> None:
+    d = directory_of(
+        [therapist("a", checkins_n="10", rapport_heard="5"), therapist("b", checkins_n="30")]
+    )
+    heard = V.ITEMS.index("heard")
+    mu = (10 * 5 + 30 * 4) / 40
+    assert d.directory_mean[heard] == pytest.approx(mu)
+    k = V.SHRINKAGE_K
+    assert d.rapport[0, heard] == pytest.approx((10 * 5 + k * mu) / (10 + k))
+    assert d.confidence[0] == pytest.approx(10 / (10 + k))
+
+
+def test_a_therapist_without_checkins_gets_the_directory_mean() -> None:
+    d = directory_of([therapist("new", checkins_n="0"), therapist("old", rapport_heard="4.5")])
+    assert_allclose(d.rapport[0], d.directory_mean)
+
+
+def test_weights_change_the_order() -> None:
+    d = directory_of(
+        [
+            therapist("rapport", concerns="grief", **{f"rapport_{i}": "5" for i in V.ITEMS}),
+            therapist("skills", concerns="anxiety", **{f"rapport_{i}": "3" for i in V.ITEMS}),
+        ]
+    )
+    p = prefs(concerns=["anxiety"])
+    heavy_rapport = p.evolve(weights={"rapport": 1, "concerns": 0.1})
+    heavy_concerns = p.evolve(weights={"rapport": 0.1, "concerns": 1})
+    assert rank(d, heavy_rapport, today=TODAY).matches[0].therapist_id == "rapport"
+    assert rank(d, heavy_concerns, today=TODAY).matches[0].therapist_id == "skills"
+
+
+def test_availability_prefers_sooner_and_freshly_confirmed_openings() -> None:
+    d = directory_of(
+        [
+            therapist("soon", next_opening="2026-11-22", availability_confirmed="2026-11-21"),
+            therapist("stale", next_opening="2026-11-22", availability_confirmed="2026-06-01"),
+            therapist("later", next_opening="2027-01-30", availability_confirmed="2026-11-21"),
+        ]
+    )
+    ranking = rank(d, prefs(), today=TODAY)
+    s = {m.therapist_id: m.similarity["availability"] for m in ranking.matches}
+    assert s["soon"] == pytest.approx(1.0)
+    assert s["soon"] > s["stale"] and s["soon"] > s["later"]
+    assert {m.therapist_id: m.evidence.stale for m in ranking.matches} == {
+        "soon": False,
+        "stale": True,
+        "later": False,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Hard constraints and relaxations
+
+
+def test_each_constraint_removes_the_therapist_that_fails_it() -> None:
+    d = directory_of(
+        [
+            therapist("ok"),
+            therapist("licence", states="SC"),
+            therapist("format", formats="telehealth"),
+            therapist("distance", formats="in_person", lat="35.23", lon="-80.84"),  # Charlotte
+            therapist("capacity", open_slots="0"),
+            therapist("age", ages_served="children"),
+            therapist("language", languages="Spanish"),
+            therapist("payment", insurance="Cigna", fee="200"),
+            therapist("gender", gender="man"),
+            therapist("identities", identities="faith"),
+        ]
+    )
+    p = prefs(
+        format="in_person",
+        location={"lat": 35.78, "lon": -78.64, "max_km": 40},
+        age_group="adults",
+        language="english",
+        payment={"insurance": "aetna"},
+        therapist_gender={"value": "woman", "required": True},
+        therapist_identities={"values": [], "required": True},
+    )
+    ranking = rank(d, p, top=10, today=TODAY)
+    assert [m.therapist_id for m in ranking.matches] == ["ok", "identities"]
+    assert ranking.excluded == {name: 1 for name in CONSTRAINTS if name != "identities"}
+    assert sum(ranking.excluded.values()) + ranking.eligible == ranking.total
+
+
+def test_either_format_accepts_a_therapist_who_qualifies_either_way() -> None:
+    far = {"lat": "35.23", "lon": "-80.84"}
+    d = directory_of(
+        [
+            therapist("online_only", formats="telehealth", **far),
+            therapist("far_in_person", formats="in_person", **far),
+            therapist("near_in_person", formats="in_person"),
+        ]
+    )
+    p = prefs(format="either", location={"lat": 35.78, "lon": -78.64, "max_km": 40})
+    ids = {m.therapist_id for m in rank(d, p, today=TODAY).matches}
+    assert ids == {"online_only", "near_in_person"}
+
+
+def test_payment_rules() -> None:
+    d = directory_of(
+        [
+            therapist("network", insurance="Aetna", fee="300"),
+            therapist("cheap", insurance="", fee="90"),
+            therapist("sliding", insurance="", fee="300", sliding_scale="true"),
+            therapist("none", insurance="Cigna", fee="300"),
+        ]
+    )
+
+    def ids(payment: dict[str, object]) -> set[str]:
+        return {m.therapist_id for m in rank(d, prefs(payment=payment), today=TODAY).matches}
+
+    assert ids({}) == {"network", "cheap", "sliding", "none"}
+    assert ids({"insurance": "Aetna"}) == {"network"}  # insurance alone means in-network
+    assert ids({"insurance": "Aetna", "max_fee": 100}) == {"network", "cheap"}
+    assert ids({"max_fee": 100, "sliding_scale_ok": True}) == {"cheap", "sliding"}
+
+
+def test_relaxation_adds_exactly_what_it_says(demo: Directory, example: Preferences) -> None:
+    p = example.evolve(
+        format="in_person", therapist_gender={"value": "woman", "required": True}
+    )
+    ranking = rank(demo, p, top=5, today=TODAY)
+    assert ranking.relaxations, "the example should have something to relax"
+    for relaxation in ranking.relaxations:
+        eased = rank(demo, relaxation.preferences, top=5, today=TODAY)
+        assert eased.eligible == ranking.eligible + relaxation.adds, relaxation.constraint
+    adds = [r.adds for r in ranking.relaxations]
+    assert adds == sorted(adds, reverse=True)
+
+
+def test_unknown_language_is_reported(demo: Directory) -> None:
+    ranking = rank(demo, prefs(language="Klingon"), today=TODAY)
+    assert ranking.eligible == 0
+    assert ranking.unknown_terms == {"language": "Klingon"}
+
+
+def test_top_must_be_positive(demo: Directory) -> None:
+    with pytest.raises(ValueError, match="top"):
+        rank(demo, prefs(), top=0, today=TODAY)
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (hypothesis) over the demo directory
+
+
+def preferences_strategy() -> st.SearchStrategy[Preferences]:
+    states = ["NC", "CA", "TX", "NY", "FL", "NV", "OR", "WY"]
+    return st.builds(
+        lambda state, pri, concerns, prefer, avoid, style, age, fmt, loc, pay, lang, w: (
+            Preferences.model_validate(
+                {
+                    "state": state,
+                    "priorities": dict(zip(V.ITEMS, pri, strict=True)),
+                    "concerns": concerns,
+                    "modalities": {"prefer": prefer, "avoid": [a for a in avoid if a not in prefer]},
+                    "style": dict(zip(V.AXES, style, strict=True)),
+                    "age_group": age,
+                    "format": fmt,
+                    "location": loc,
+                    "payment": pay,
+                    "language": lang,
+                    "weights": dict(zip(V.GROUPS, w, strict=True)),
+                }
+            )
+        ),
+        st.sampled_from(states),
+        st.lists(st.integers(0, 3), min_size=9, max_size=9),
+        st.lists(st.sampled_from(list(V.CONCERNS)), max_size=4, unique=True),
+        st.lists(st.sampled_from(list(V.APPROACHES)), max_size=2, unique=True),
+        st.lists(st.sampled_from(list(V.APPROACHES)), max_size=2, unique=True),
+        st.lists(st.integers(-3, 3), min_size=4, max_size=4),
+        st.sampled_from([None, *V.AGE_GROUPS]),
+        st.sampled_from(list(V.CLIENT_FORMATS)),
+        st.one_of(
+            st.none(),
+            st.builds(
+                lambda lat, lon, km: {"lat": lat, "lon": lon, "max_km": km},
+                st.floats(25, 48), st.floats(-124, -70), st.floats(5, 300),
+            ),  # fmt: skip
+        ),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "insurance": st.sampled_from(["Aetna", "Cigna", "Medicaid"]),
+                "max_fee": st.floats(40, 250),
+                "sliding_scale_ok": st.booleans(),
+            },
+        ),
+        st.sampled_from([None, "English", "Spanish"]),
+        st.lists(st.floats(0, 1), min_size=6, max_size=6).filter(lambda w: sum(w) > 0.01),
+    )
+
+
+@given(p=preferences_strategy())
+def test_scores_are_in_unit_interval_and_contributions_add_up(
+    demo: Directory, p: Preferences
+) -> None:
+    a = assess(demo, p, TODAY)
+    assert np.all((a.score >= 0) & (a.score <= 1 + 1e-12))
+    assert_allclose(a.contributions.sum(axis=1), a.score, rtol=0, atol=1e-9)
+    for match in rank(demo, p, top=5, today=TODAY).matches:
+        assert sum(match.contributions.values()) == pytest.approx(match.score, abs=1e-9)
+
+
+@given(p=preferences_strategy())
+def test_no_returned_therapist_violates_a_hard_constraint(demo: Directory, p: Preferences) -> None:
+    """Checked against the raw table, independently of the encoded arrays."""
+    table = demo.table
+    for match in rank(demo, p, top=20, today=TODAY).matches:
+        row = table.iloc[match.row]
+        words = {c: {w.lower() for w in str(row[c]).split(";") if w} for c in
+                 ("states", "formats", "ages_served", "languages", "insurance")}  # fmt: skip
+        assert p.state.lower() in words["states"]
+        assert row["accepting_new_clients"] and row["open_slots"] > 0
+        if p.format != "either":
+            assert p.format in words["formats"]
+        if p.age_group:
+            assert p.age_group in words["ages_served"]
+        if p.language:
+            assert p.language.lower() in words["languages"]
+        if p.payment.constrained:
+            pay = p.payment
+            assert (
+                (pay.insurance is not None and pay.insurance.lower() in words["insurance"])
+                or (pay.max_fee is not None and row["fee"] <= pay.max_fee)
+                or (pay.sliding_scale_ok and row["sliding_scale"])
+            )
+        if p.location is not None and p.format == "in_person":
+            assert match.evidence.distance_km is not None
+            assert match.evidence.distance_km <= p.location.max_km + 1e-9
+
+
+@given(
+    p=preferences_strategy(),
+    item=st.sampled_from(V.ITEMS),
+    boost=st.floats(0.01, 2.0),
+    pick=st.integers(0, 10_000),
+)
+def test_raising_a_prioritised_rating_never_lowers_the_score(
+    demo: Directory, p: Preferences, item: str, boost: float, pick: int
+) -> None:
+    p = p.evolve(priorities={**p.priorities.model_dump(), item: 3})
+    a = assess(demo, p, TODAY)
+    rated = a.rows[demo.checkins_n[a.rows] > 0]
+    if rated.size == 0:
+        return
+    row = int(rated[pick % rated.size])
+    column = f"rapport_{item}"
+    table = demo.table.copy()
+    table.loc[row, column] = min(5.0, float(table.loc[row, column]) + boost)
+    from matcher.directory import encode
+
+    raised = encode(table)
+    before = a.score[np.searchsorted(a.rows, row)]
+    b = assess(raised, p, TODAY)
+    after = b.score[np.searchsorted(b.rows, row)]
+    assert after >= before - 1e-12
+
+
+@given(ps=st.lists(preferences_strategy(), min_size=1, max_size=4))
+def test_batch_ranking_equals_one_at_a_time(demo: Directory, ps: list[Preferences]) -> None:
+    batch = rank_many(demo, ps, top=5, today=TODAY)
+    for p, together in zip(ps, batch, strict=True):
+        alone = rank(demo, p, top=5, today=TODAY)
+        assert [m.therapist_id for m in together.matches] == [m.therapist_id for m in alone.matches]
+        assert [m.score for m in together.matches] == [m.score for m in alone.matches]
+        assert together.excluded == alone.excluded
+
+
+def test_ranking_does_not_change_the_directory(demo: Directory, example: Preferences) -> None:
+    before = dataclasses.replace(demo)
+    snapshot = demo.rapport.copy()
+    rank(demo, example, today=TODAY)
+    assert_allclose(demo.rapport, snapshot)
+    assert before.rapport is demo.rapport
+    assert not demo.rapport.flags.writeable
+
+
+def test_top_k_is_the_best_k_in_order(demo: Directory, example: Preferences) -> None:
+    p = example.evolve(payment={}, location=None)
+    a = assess(demo, p, TODAY)
+    ranking = rank(demo, p, top=7, today=TODAY)
+    expected = pd.Series(a.score, index=a.rows).sort_values(ascending=False, kind="stable")
+    assert [m.score for m in ranking.matches] == pytest.approx(list(expected.iloc[:7]))
