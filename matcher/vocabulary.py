@@ -34,8 +34,8 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
     RapportItem(
         "safe",
         "feeling safe enough to be open",
-        "Do you want to feel safe enough to be honest and open?",
-        "I feel safe enough to be honest and open with my therapist.",
+        "Do you want to feel safe enough to speak freely, without being judged?",
+        "I feel safe enough to speak openly with my therapist.",
         "Trust comes first: you only open up where you are not judged.",
         "trust",
         ("000", "003"),
@@ -107,7 +107,7 @@ RAPPORT_ITEMS: Final[tuple[RapportItem, ...]] = (
         "Do you want a clear plan with goals you agree on and revisit together?",
         "We have a plan with goals that we agreed on and revisit together.",
         "A problem list and goals with benchmarks let you see your own progress.",
-        "a shared plan",
+        "careful case conceptualization",
         ("001",),
         "Do we have a list of problems and goals we both agreed on?",
     ),
@@ -135,8 +135,7 @@ ARTICLES: Final = MappingProxyType(
     {
         "000": "Rapport in the Therapeutic Relationship",
         "001": "What is Therapeutic Rapport? (Verywell Mind)",
-        "003": "Therapeutic Rapport: Precursor to a Successful Therapeutic Relationship "
-        "and Treatment Outcome (M. Vickers, LCSWA)",
+        "003": "Therapeutic Rapport: Precursor to a Successful Therapeutic Relationship and Treatment Outcome (M. Vickers, LCSWA)",
     }
 )
 

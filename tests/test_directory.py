@@ -31,9 +31,7 @@ def test_open_vocabularies_match_case_insensitively() -> None:
 
 
 @given(
-    cells=st.lists(
-        st.lists(st.integers(0, 129), max_size=6, unique=True), min_size=1, max_size=30
-    ),
+    cells=st.lists(st.lists(st.integers(0, 129), max_size=6, unique=True), min_size=1, max_size=30),
     query=st.lists(st.integers(0, 129), min_size=1, max_size=5, unique=True),
 )
 def test_tag_sets_wider_than_one_word_count_correctly(

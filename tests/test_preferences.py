@@ -65,8 +65,22 @@ def test_unknown_keys_and_words_name_the_nearest_valid_one() -> None:
         ({"priorities": {"safe": 4}}, "priorities.safe"),
         ({"style": {"past": -4}}, "style.past"),
         ({"location": {"lat": 35}}, "location.lon"),
-        ({"weights": {g: 0 for g in ("rapport", "concerns", "approach", "style", "identity",
-                                       "availability")}}, "weights"),  # fmt: skip
+        (
+            {
+                "weights": {
+                    g: 0
+                    for g in (
+                        "rapport",
+                        "concerns",
+                        "approach",
+                        "style",
+                        "identity",
+                        "availability",
+                    )
+                }
+            },
+            "weights",
+        ),
         ({"modalities": {"prefer": ["cbt"], "avoid": ["cbt"]}}, "modalities"),
         ({"concerns": ["anxiety", "anxiety"]}, None),
         ({"payment": {"max_fee": -1}}, "payment.max_fee"),

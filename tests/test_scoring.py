@@ -25,8 +25,14 @@ def test_the_therapist_who_fits_every_wish_ranks_first() -> None:
     d = directory_of(
         [
             therapist("plain"),
-            therapist("fit", concerns="anxiety;phobias", modalities="cbt;exposure",
-                      style_directive="2", rapport_heard="4.8", rapport_safe="4.7"),  # fmt: skip
+            therapist(
+                "fit",
+                concerns="anxiety;phobias",
+                modalities="cbt;exposure",
+                style_directive="2",
+                rapport_heard="4.8",
+                rapport_safe="4.7",
+            ),
             therapist("half", concerns="phobias", modalities="psychodynamic"),
         ]
     )
@@ -223,9 +229,7 @@ def test_payment_rules() -> None:
 
 
 def test_relaxation_adds_exactly_what_it_says(demo: Directory, example: Preferences) -> None:
-    p = example.evolve(
-        format="in_person", therapist_gender={"value": "woman", "required": True}
-    )
+    p = example.evolve(format="in_person", therapist_gender={"value": "woman", "required": True})
     ranking = rank(demo, p, top=5, today=TODAY)
     assert ranking.relaxations, "the example should have something to relax"
     for relaxation in ranking.relaxations:
@@ -259,7 +263,10 @@ def preferences_strategy() -> st.SearchStrategy[Preferences]:
                     "state": state,
                     "priorities": dict(zip(V.ITEMS, pri, strict=True)),
                     "concerns": concerns,
-                    "modalities": {"prefer": prefer, "avoid": [a for a in avoid if a not in prefer]},
+                    "modalities": {
+                        "prefer": prefer,
+                        "avoid": [a for a in avoid if a not in prefer],
+                    },
                     "style": dict(zip(V.AXES, style, strict=True)),
                     "age_group": age,
                     "format": fmt,
@@ -282,8 +289,10 @@ def preferences_strategy() -> st.SearchStrategy[Preferences]:
             st.none(),
             st.builds(
                 lambda lat, lon, km: {"lat": lat, "lon": lon, "max_km": km},
-                st.floats(25, 48), st.floats(-124, -70), st.floats(5, 300),
-            ),  # fmt: skip
+                st.floats(25, 48),
+                st.floats(-124, -70),
+                st.floats(5, 300),
+            ),
         ),
         st.fixed_dictionaries(
             {},

@@ -1,0 +1,36 @@
+"""Architecture: the core never imports streamlit; only matcher/ui does."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_core_modules_do_not_import_streamlit() -> None:
+    offenders = []
+    for path in (ROOT / "matcher").rglob("*.py"):
+        if "ui" in path.relative_to(ROOT / "matcher").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "streamlit" for name in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders
+
+
+def test_importing_and_ranking_loads_no_streamlit() -> None:
+    code = (
+        "import sys, matcher, matcher.__main__\n"
+        "d = matcher.load_directory('data/therapists.csv')\n"
+        "matcher.rank(d, matcher.load_preferences('data/example_preferences.json'))\n"
+        "assert 'streamlit' not in sys.modules, 'streamlit was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

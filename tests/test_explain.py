@@ -1,0 +1,112 @@
+"""Explanations: golden texts, the honesty rule, and the shape of every explanation."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+
+from matcher import vocabulary as V
+from matcher.directory import Directory
+from matcher.explain import describe_relaxation, explain, summary
+from matcher.preferences import Preferences
+from matcher.scoring import rank
+from tests.conftest import TODAY, directory_of, prefs, therapist
+from tests.test_scoring import preferences_strategy
+
+GOLDEN = Path(__file__).parent / "golden"
+CREDIT_WORDS = re.compile(
+    r"\b(rated|empath\w*|warmth|positive regard|genuine\w*|attunement|trust|collaboration)\b",
+    re.IGNORECASE,
+)
+
+
+def render(ranking_text: list[str]) -> str:
+    return "\n".join(ranking_text) + "\n"
+
+
+def explained(directory: Directory, p: Preferences, top: int) -> str:
+    ranking = rank(directory, p, top=top, today=TODAY)
+    lines = list(summary(ranking, p))
+    lines += [describe_relaxation(r, p) for r in ranking.relaxations[1:]]
+    for match in ranking.matches:
+        words = explain(match, p)
+        lines += ["", f"{match.therapist_id} {match.name} {match.score:.4f}"]
+        lines += [f"  + {reason}" for reason in words.reasons]
+        lines += [f"  - {words.shortfall}"] if words.shortfall else []
+        lines += [f"  ? {line}" for line in words.first_session]
+    return render(lines)
+
+
+def assert_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if not path.exists():
+        pytest.fail(f"golden file {path} is missing; write it with UPDATE_GOLDEN=1 and review it")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_golden_example_ranking(demo: Directory, example: Preferences) -> None:
+    assert_golden("example_ranking.txt", explained(demo, example, top=5))
+
+
+def test_golden_child_client_without_checkins() -> None:
+    d = directory_of(
+        [
+            therapist("new", ages_served="children;adolescents", works_with_parents="true",
+                      checkins_n="0", concerns="anxiety;adhd", modalities="cbt;play_therapy"),
+            therapist("seasoned", ages_served="children", works_with_parents="false",
+                      checkins_n="40", rapport_safe="4.8", rapport_heard="4.6",
+                      concerns="anxiety", modalities="cbt", next_opening="2027-01-10"),
+        ]
+    )  # fmt: skip
+    p = prefs(
+        age_group="children",
+        concerns=["anxiety", "adhd"],
+        priorities={"safe": 3, "heard": 2, "clear_plan": 2},
+        format="in_person",
+        location={"lat": 35.8, "lon": -78.6, "max_km": 25},
+    )
+    assert_golden("child_client.txt", explained(d, p, top=2))
+
+
+@given(p=preferences_strategy())
+def test_every_match_has_two_to_four_reasons(demo: Directory, p: Preferences) -> None:
+    for match in rank(demo, p, top=5, today=TODAY).matches:
+        words = explain(match, p)
+        assert 2 <= len(words.reasons) <= 4, words.reasons
+        assert len(set(words.reasons)) == len(words.reasons)
+        assert words.first_session
+
+
+@given(p=preferences_strategy())
+def test_no_checkins_means_no_rapport_credit(demo: Directory, p: Preferences) -> None:
+    for match in rank(demo, p, top=10, today=TODAY).matches:
+        if match.evidence.checkins_n == 0:
+            for reason in explain(match, p).reasons:
+                assert not CREDIT_WORDS.search(reason), reason
+
+
+def test_rapport_credit_quotes_its_count() -> None:
+    d = directory_of(
+        [therapist("a", checkins_n="3", rapport_heard="4.9"), therapist("b", checkins_n="60")]
+    )
+    p = prefs(priorities={"heard": 3})
+    match = next(m for m in rank(d, p, today=TODAY).matches if m.therapist_id == "a")
+    words = explain(match, p)
+    assert any("4.9/5 over 3 check-ins" in r and "first hint" in r for r in words.reasons)
+
+
+def test_first_session_questions_follow_the_clients_priorities() -> None:
+    d = directory_of([therapist("a")])
+    p = prefs(priorities={"honest": 3, "seen": 2})
+    words = explain(rank(d, p, today=TODAY).matches[0], p)
+    assert words.first_session[:2] == (
+        V.ITEM_BY_KEY["honest"].self_check,
+        V.ITEM_BY_KEY["seen"].self_check,
+    )
