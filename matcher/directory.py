@@ -111,6 +111,7 @@ class Directory:
     source: str
     table: pd.DataFrame  # the validated, typed table: display facts and extra columns
     ids: npt.NDArray[np.str_]
+    text: Mapping[str, npt.NDArray[np.object_]]  # name, credentials, city: for display
     tags: Mapping[str, TagSet]  # by column name: states, formats, concerns, …
     numbers: Mapping[str, Float]  # by column name: fee, lat, lon, years_experience, …
     flags: Mapping[str, Bool]  # sliding_scale, accepting_new_clients, works_with_parents
@@ -183,6 +184,10 @@ def encode(table: pd.DataFrame, source: str = "directory") -> Directory:
         source=source,
         table=table,
         ids=_frozen(ids),
+        text={
+            name: _frozen(table[name].to_numpy(dtype=object))
+            for name in ("name", "credentials", "city")
+        },
         tags=tags,
         numbers=numbers,
         flags=flags,

@@ -445,7 +445,7 @@ def _match(d: Directory, p: Preferences, a: Assessment, position: int, today: da
     row = int(a.rows[position])
     return Match(
         therapist_id=str(d.ids[row]),
-        name=str(d.table.at[row, "name"]),
+        name=str(d.text["name"][row]),
         row=row,
         score=float(a.score[position]),
         contributions={g: float(a.contributions[position, i]) for i, g in enumerate(V.GROUPS)},
@@ -520,8 +520,8 @@ def evidence(d: Directory, p: Preferences, row: int, today: date) -> Evidence:
         formats=tuple(sorted(tags["formats"])),
         languages=tuple(sorted(tags["languages"])),
         years_experience=float(d.numbers["years_experience"][row]),
-        credentials=str(d.table.at[row, "credentials"]),
-        city=str(d.table.at[row, "city"]),
+        credentials=str(d.text["credentials"][row]),
+        city=str(d.text["city"][row]),
     )
 
 
