@@ -9,6 +9,7 @@ import pandas as pd
 import pydantic
 import pytest
 
+from matcher import vocabulary as V
 from matcher.preferences import (
     Preferences,
     load_preferences,
@@ -66,19 +67,7 @@ def test_unknown_keys_and_words_name_the_nearest_valid_one() -> None:
         ({"style": {"past": -4}}, "style.past"),
         ({"location": {"lat": 35}}, "location.lon"),
         (
-            {
-                "weights": {
-                    g: 0
-                    for g in (
-                        "rapport",
-                        "concerns",
-                        "approach",
-                        "style",
-                        "identity",
-                        "availability",
-                    )
-                }
-            },
+            {"weights": dict.fromkeys(V.GROUPS, 0)},
             "weights",
         ),
         ({"modalities": {"prefer": ["cbt"], "avoid": ["cbt"]}}, "modalities"),
