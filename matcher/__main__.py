@@ -88,11 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     validator = commands.add_parser(
         "validate",
         help="check a directory or referral file",
-        description="List every problem in a directory (CSV/Parquet) or referral queue (CSV). "
-        "The kind of file is recognised from its columns. Exit status 1 when invalid.",
+        description="List every problem in a directory (CSV/Parquet), a referral queue (CSV) or "
+        "client preferences (JSON). The kind of file is recognised from its name and columns. "
+        "Exit status 1 when invalid.",
     )
     validator.add_argument("file", type=Path)
-    validator.add_argument("--kind", choices=("directory", "referrals"), default=None,
+    validator.add_argument("--kind", choices=("directory", "referrals", "preferences"), default=None,
                            help="the kind of file, when its columns do not make it clear")  # fmt: skip
     validator.set_defaults(run=_validate)
 
@@ -140,6 +141,10 @@ def _rank(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.kind == "preferences" or (args.kind is None and args.file.suffix.lower() == ".json"):
+        load_preferences(args.file)
+        print(f"{args.file.name}: valid client preferences.")
+        return 0
     frame = read_table(args.file)
     kind = args.kind or ("referrals" if "referral_id" in frame.columns else "directory")
     if kind == "referrals":

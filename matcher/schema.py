@@ -47,8 +47,9 @@ class Problem:
             where.append(f"row {self.row}")
         if self.column is not None:  # tables have rows and columns; JSON has fields
             where.append(f"{'field' if self.row is None else 'column'} {self.column}")
-        shown = "" if self.value is None else f' "{_clip(self.value)}"'
-        return f"{', '.join(where)}:{shown} — {self.message}"
+        if self.value is None:
+            return f"{', '.join(where)}: {self.message}"
+        return f'{", ".join(where)}: "{_clip(self.value)}" — {self.message}'
 
 
 class InvalidInput(Exception):

@@ -55,7 +55,7 @@ def test_rank_json_matches_the_contract() -> None:
 
 
 def test_validate_accepts_good_files() -> None:
-    for path in (DEMO, str(DATA / "referrals.csv")):
+    for path in (DEMO, str(DATA / "referrals.csv"), EXAMPLE):
         result = run("validate", path)
         assert result.returncode == 0, result.stderr
         assert "valid" in result.stdout
@@ -141,3 +141,13 @@ def test_synth_refuses_a_file_as_out(tmp_path: Path) -> None:
     target.write_text("keep me")
     assert_clean_failure(run("synth", "--therapists", "10", "--seed", "1", "--out", str(target)))
     assert target.read_text() == "keep me"
+
+
+def test_validate_preferences_json(tmp_path: Path) -> None:
+    path = tmp_path / "client.json"
+    path.write_text('{"state": "NC", "priorities": {"herd": 3}}')
+    result = run("validate", str(path))
+    assert_clean_failure(result)
+    assert 'client.json, field priorities.herd: unknown key "herd"; did you mean "heard"?' in (
+        result.stderr
+    )
