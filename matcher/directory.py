@@ -132,6 +132,25 @@ class Directory:
     def row(self, therapist_id: str) -> int:
         return self.row_of[therapist_id]
 
+    @cached_property
+    def places(self) -> pd.DataFrame:
+        """Cities with therapists: state, city, lat, lon (mean position of their therapists).
+
+        A city's state is the one most of its therapists are licensed in.
+        """
+        frame = pd.DataFrame(
+            {"city": self.table["city"], "states": self.table["states"],
+             "lat": self.numbers["lat"], "lon": self.numbers["lon"]}
+        )  # fmt: skip
+        frame = frame[(frame["city"] != "") & frame["lat"].notna() & frame["lon"].notna()]
+        if frame.empty:
+            return pd.DataFrame(columns=["state", "city", "lat", "lon"])
+        licences = frame.assign(state=frame["states"].str.upper().str.split(";")).explode("state")
+        state = licences.groupby("city")["state"].agg(lambda s: s.value_counts().index[0])
+        places = frame.groupby("city", as_index=False)[["lat", "lon"]].mean()
+        places.insert(0, "state", places["city"].map(state))
+        return places.sort_values(["state", "city"], ignore_index=True)
+
     def with_checkins(self, counts: Int, sums: Float) -> Directory:
         """A new directory whose rapport adds check-ins: ``counts`` (n,) and item ``sums`` (n, 9)."""
         n = self.checkins_n + counts

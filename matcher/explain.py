@@ -242,6 +242,48 @@ def _first_session(e: Evidence, p: Preferences) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Practical facts
+
+
+def facts(e: Evidence, p: Preferences) -> tuple[tuple[str, str], ...]:
+    """(label, text) pairs a client checks before calling: fee, insurance, sessions, openings."""
+    fee = "not listed" if e.fee is None else f"${e.fee:,.0f} per session"
+    if e.sliding_scale:
+        fee += "; offers a sliding scale"
+    rows = [("Fee", fee)]
+    if e.in_network is not None and p.payment.insurance:
+        side = "in network" if e.in_network else "not in network"
+        rows.append(("Insurance", f"{side} with {p.payment.insurance}"))
+    sessions = " or ".join(V.THERAPIST_FORMATS[f] for f in e.formats)
+    if e.distance_km is not None and "in_person" in e.formats:
+        sessions += f"; about {e.distance_km:,.0f} km from you"
+    rows.append(("Sessions", sessions))
+    rows.append(("Languages", ", ".join(e.languages)))
+    if e.next_opening is None or e.days_to_opening is None:
+        opening = "not listed"
+    elif e.days_to_opening == 0:
+        opening = "now"
+    else:
+        opening = f"{e.next_opening.isoformat()} (in {_count(e.days_to_opening, 'day')})"
+    rows.append(("Next opening", f"{opening}; {_confirmed(e)}"))
+    rows.append(
+        (
+            "Past clients' check-ins",
+            "none yet" if e.checkins_n == 0 else f"{e.checkins_n:,}",
+        )
+    )
+    rows.append(("Experience", f"{_count(int(e.years_experience), 'year')} ({e.credentials})"))
+    return tuple(rows)
+
+
+def stale_warning(e: Evidence) -> str | None:
+    """Said in words (never by colour alone) when an opening may no longer be there."""
+    if not e.stale:
+        return None
+    return f"Availability may be out of date: {_confirmed(e)}. Call to check before you rely on it."
+
+
+# ---------------------------------------------------------------------------------------------
 # Exclusions, relaxations and unknown words
 
 
@@ -354,5 +396,7 @@ __all__ = [
     "describe_relaxation",
     "describe_unknown",
     "explain",
+    "facts",
+    "stale_warning",
     "summary",
 ]

@@ -1,4 +1,8 @@
-"""What every page shares: the demo directory (loaded once per process) and safe text."""
+"""What every page shares: which directory is in use, the client's answers, safe text.
+
+Per-user state lives only in ``st.session_state`` (a browser tab); the one thing shared across
+users is the bundled demo directory, which is public and identical for everyone.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,52 @@ from pathlib import Path
 import streamlit as st
 
 from matcher.directory import Directory, load_directory
+from matcher.preferences import Preferences
 
 DEMO_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "therapists.csv"
+PAGES = Path(__file__).resolve().parent / "pages"
+INTAKE, RESULTS, UPLOAD, METHOD = (
+    "matcher/ui/pages/intake.py",
+    "matcher/ui/pages/results.py",
+    "matcher/ui/pages/directory.py",
+    "matcher/ui/pages/method.py",
+)
+PRIVACY = (
+    "Private by design: your answers stay in this browser tab only. Nothing is saved on our "
+    "server, and it is all gone when you close the tab."
+)
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 @st.cache_resource(show_spinner="Loading the therapist directory…")
 def demo_directory() -> Directory:
-    """The bundled demo directory: public data, identical for every user, so shared."""
+    """The bundled demo directory, loaded and encoded once per server process."""
     return load_directory(DEMO_DIRECTORY)
+
+
+def current_directory() -> tuple[Directory, str]:
+    """The directory this session uses: an uploaded one, or the demo; with a name for it."""
+    uploaded = st.session_state.get("directory")
+    if isinstance(uploaded, Directory):
+        return uploaded, str(st.session_state.get("directory_name", uploaded.source))
+    return demo_directory(), "the demo directory"
+
+
+def preferences() -> Preferences | None:
+    value = st.session_state.get("preferences")
+    return value if isinstance(value, Preferences) else None
 
 
 def plain(text: object) -> str:
     """Text from a file or a person, escaped so markdown shows it literally (never as HTML)."""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def crisis_resources() -> None:
+    """Shown prominently whenever the client said they may harm themselves or someone else."""
+    st.error(
+        "**If you might act on thoughts of harming yourself or someone else, please reach "
+        "out now.** Call or text **988** (Suicide & Crisis Lifeline, US, any hour), or call "
+        "**911** in an emergency. You can keep browsing therapists below.",
+        icon="🆘",
+    )

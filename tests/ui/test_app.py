@@ -1,46 +1,195 @@
-"""The app through streamlit.testing.v1.AppTest: pages run, intake leads to explained matches."""
+"""Every page through streamlit.testing.v1.AppTest, as a client or a clinic would use it."""
 
 from __future__ import annotations
 
+import re
+
+import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from matcher.ui.common import INTAKE, METHOD, RESULTS, UPLOAD
+from tests.conftest import DATA, ROOT
 
 APP = str(ROOT / "app.py")
 
 
-def started() -> AppTest:
+def app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert not at.exception
     return at
 
 
-def test_the_intake_page_opens_without_results() -> None:
-    at = started()
+def submit_intake(at: AppTest, **answers: object) -> AppTest:
+    """Fill the intake form (state NC unless said otherwise) and submit it."""
+    at.selectbox(key="state").set_value(answers.pop("state", "NC"))
+    for key, value in answers.items():
+        widget = next(w for w in at.main if getattr(w, "key", None) == key)
+        widget.set_value(value)  # type: ignore[attr-defined]
+    at.button[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def names(at: AppTest) -> list[str]:
+    headings = [h.value.replace("\\", "") for h in at.subheader]
+    return [h.split(". ", 1)[1] for h in headings if re.match(r"^\d+\. ", h)]
+
+
+def eligible(at: AppTest) -> int:
+    line = next(m.value for m in at.markdown if "can serve you" in m.value)
+    return int(line.split(" of ")[0].replace(",", ""))
+
+
+def plain_text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown).replace("\\", "")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_intake_page_says_it_stores_nothing() -> None:
+    at = app()
     assert at.title[0].value == "Find a therapist who fits you"
-    assert not at.header  # no results before the form is submitted
-    assert any("Nothing you enter here is stored" in c.value for c in at.caption)
+    assert any("Nothing is saved on our server" in c.value for c in at.caption)
+    labels = [w.label for w in at.select_slider]
+    assert "Do you want to feel heard?" in labels  # the client's own questions
 
 
-def test_intake_to_explained_matches() -> None:
-    at = started()
-    at.multiselect(key="concerns").set_value(["anxiety", "phobias"])
-    at.select_slider(key="priority_heard").set_value(3)
+@pytest.mark.parametrize("page", [INTAKE, RESULTS, UPLOAD, METHOD])
+def test_every_page_runs(page: str) -> None:
+    at = app()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    assert at.title
+
+
+def test_results_without_an_intake_point_back_to_it() -> None:
+    at = app()
+    at.switch_page(RESULTS).run()
+    assert "Answer a few questions first" in at.info[0].value
+    assert not at.metric
+
+
+def test_a_missing_state_is_asked_for_not_crashed_on() -> None:
+    at = app()
     at.button[0].click()
     at.run()
     assert not at.exception
-    assert at.header[0].value == "Your matches"
+    assert "choose your state" in at.error[0].value
+
+
+def test_intake_to_explained_matches() -> None:
+    at = submit_intake(at := app(), concerns=["anxiety", "phobias"], priority_heard=3)
+    assert at.title[0].value == "Your matches"
     assert len(at.metric) == 5
-    text = " ".join(m.value for m in at.markdown)
-    assert "Why not higher" in text
+    text = plain_text(at)
     assert "can serve you" in text
+    assert "Why not higher" in text
+    assert "Fee:" in text
+    assert len(names(at)) == 5
 
 
-def test_the_method_page_shows_the_vocabulary_and_weights() -> None:
-    at = AppTest.from_string("from matcher.ui import method\nmethod.page()", default_timeout=60)
+def test_weights_change_the_order() -> None:
+    at = submit_intake(app(), concerns=["anxiety", "trauma_ptsd", "grief", "ocd"])
+    for group in ("rapport", "concerns", "approach", "style", "identity", "availability"):
+        at.slider(key=f"weight_{group}").set_value(100 if group == "rapport" else 0)
+    at.run()
+    by_rapport = names(at)
+    for group in ("rapport", "concerns"):
+        at.slider(key=f"weight_{group}").set_value(100 if group == "concerns" else 0)
     at.run()
     assert not at.exception
-    assert at.title[0].value == "How matching works"
-    items = at.dataframe[0].value
-    assert len(items) == 9 and "empathy" in set(items["The therapist brings"])
+    assert names(at) != by_rapport
+
+
+def test_a_yes_to_the_safety_question_shows_crisis_resources_and_still_matches() -> None:
+    at = submit_intake(app(), safety="Yes")
+    crisis = " ".join(e.value for e in at.error)
+    assert "988" in crisis and "911" in crisis
+    assert len(at.metric) == 5  # browsing still works
+
+
+def test_a_no_keeps_the_crisis_box_away() -> None:
+    at = submit_intake(app(), safety="No")
+    assert not any("988" in e.value for e in at.error)
+
+
+def test_a_relaxation_adds_the_results_it_promises() -> None:
+    at = submit_intake(
+        app(),
+        format="in_person",
+        near="Raleigh, NC",
+        max_km=15,
+        gender="man",
+        gender_must="Must",
+    )
+    before = eligible(at)
+    button = next(b for b in at.button if b.key and b.key.startswith("relax_"))
+    promised = int(re.search(r"add ([\d,]+) therapist", button.label).group(1).replace(",", ""))  # type: ignore[union-attr]
+    button.click()
+    at.run()
+    assert not at.exception
+    assert eligible(at) == before + promised
+
+
+def test_comparison_and_downloads() -> None:
+    at = submit_intake(app(), concerns=["depression"])
+    ids = at.multiselect(key="compare").options
+    at.multiselect(key="compare").set_value(ids[:2]).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table.shape[1] == 2 and "Match" in table.index
+    at.checkbox(key=at.checkbox[0].key).check().run()
+    assert "1 therapist(s) ticked." in [c.value for c in at.caption]
+
+
+def test_a_bad_upload_shows_every_problem_and_keeps_the_demo() -> None:
+    frame = pd.read_csv(DATA / "therapists.csv", dtype=str, keep_default_na=False).head(20)
+    frame.loc[3, "fee"] = "free"
+    frame.loc[7, "concerns"] = "anxiety;worries"
+    at = app()
+    at.switch_page(UPLOAD).run()
+    at.file_uploader(key="upload").set_value(
+        ("clinic.csv", frame.to_csv(index=False).encode(), "text/csv")
+    )
+    at.run()
+    assert not at.exception
+    assert "2 problem(s)" in at.error[0].value
+    problems = at.dataframe[0].value
+    assert list(problems["row"]) == [5, 9]
+    assert list(problems["column"]) == ["fee", "concerns"]
+    assert "did you mean" not in problems["problem"].iloc[0]
+    assert "In use now: the demo directory" in at.info[0].value.replace("\\", "")
+
+
+def test_an_uploaded_bio_with_html_stays_text() -> None:
+    frame = pd.read_csv(DATA / "therapists.csv", dtype=str, keep_default_na=False)
+    nc = frame[frame["states"].str.contains("NC")].head(30).copy()
+    script = "<script>alert('x')</script> <b>bold</b> [link](http://x)"
+    nc["bio"] = script
+    nc["name"] = "<img src=x onerror=alert(1)> Pat"
+    at = app()
+    at.switch_page(UPLOAD).run()
+    at.file_uploader(key="upload").set_value(
+        ("clinic.csv", nc.to_csv(index=False).encode(), "text/csv")
+    )
+    at.run()
+    assert "clinic.csv (30 therapists)" in at.info[0].value.replace("\\", "")
+    at.switch_page(INTAKE).run()
+    submit_intake(at)
+    assert any(t.value == script for t in at.text)  # st.text: shown as typed, never run
+    for element in (*at.markdown, *at.subheader):
+        assert "<script" not in element.value and "<img" not in element.value.replace("\\<", "")
+
+
+def test_the_method_page_explains_the_model() -> None:
+    at = app()
+    at.switch_page(METHOD).run()
+    assert not at.exception
+    text = plain_text(at)
+    assert "Norcross" in text and "Swift" in text and "privacy" in text.lower()
+    assert len(at.dataframe[1].value) == 9

@@ -1,0 +1,67 @@
+"""Your own directory: a clinic uploads its file; a bad file shows every problem, never a crash."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from matcher.directory import load_directory
+from matcher.schema import InvalidInput
+from matcher.ui.common import current_directory, plain
+
+st.title("Use your own directory")
+st.markdown(
+    "Upload your clinic's therapist directory as CSV or Parquet, in the format described on "
+    "*How matching works*. It is checked cell by cell; if anything is wrong you'll see every "
+    "problem at once, and the directory in use does not change."
+)
+st.caption(
+    "The file stays in this browser session only: it is not saved on the server and is "
+    "forgotten when you close the tab."
+)
+directory, name = current_directory()
+st.info(plain(f"In use now: {name} ({len(directory):,} therapists)."))
+
+upload = st.file_uploader(
+    "Directory file (CSV or Parquet)", type=["csv", "parquet", "pq"], key="upload"
+)
+if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
+    st.session_state["upload_seen"] = upload.file_id
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(upload.name).name  # problems name the user's own file
+        path.write_bytes(upload.getvalue())
+        try:
+            with st.spinner("Checking every row…"):
+                loaded = load_directory(path)
+        except InvalidInput as error:
+            st.session_state["upload_problems"] = error.problems
+        else:
+            st.session_state.pop("upload_problems", None)
+            st.session_state["directory"] = loaded
+            st.session_state["directory_name"] = upload.name
+            st.rerun()
+
+problems = st.session_state.get("upload_problems")
+if problems:
+    st.error(
+        f"This file can't be used yet: {len(problems):,} problem(s) found. "
+        "The directory in use has not changed."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "row": [p.row for p in problems],
+                "column": [p.column or "" for p in problems],
+                "value": [p.value or "" for p in problems],
+                "problem": [p.message for p in problems],
+            }
+        ),
+        hide_index=True,
+    )
+if "directory" in st.session_state and st.button("Go back to the demo directory"):
+    for key in ("directory", "directory_name", "upload_problems", "upload_seen"):
+        st.session_state.pop(key, None)
+    st.rerun()

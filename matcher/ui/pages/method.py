@@ -1,0 +1,107 @@
+"""How matching works: the method, the words, and the evidence behind the defaults."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from matcher import vocabulary as V
+from matcher.schema import DIRECTORY_FIELDS
+
+st.title("How matching works")
+st.markdown(
+    """
+Studies of therapy keep finding that **the relationship** between client and therapist
+predicts how well therapy goes about as strongly as anything measured — across methods.
+A client does best when they feel safe, heard, understood and seen; that rests on the
+therapist's empathy, positive regard and genuineness, on goals the two agree on, and on the
+therapist asking for feedback. Directories rank on logistics. We rank on what you say matters.
+
+**1. Musts first.** A therapist is only shown if they can actually see you: licensed in your
+state, offering your kind of session (and near enough for in-person sessions), taking new
+clients, working with your age group, speaking your language, within your insurance or fee
+limit (or offering a sliding scale, if you asked about one), and matching anything you
+marked as a must. We tell you how many each must removed, and which single change would add
+the most options.
+
+**2. Then fit, in six parts**, each scored from 0 to 1 and weighted by you:
+"""
+)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "part": [V.GROUP_LABELS[g] for g in V.GROUPS],
+            "default weight": [V.DEFAULT_WEIGHTS[g] for g in V.GROUPS],
+            "what it measures": [
+                "past clients' check-ins on the qualities you rated important",
+                "how many of your concerns the therapist works with",
+                "approaches you want or avoid; with none, those commonly recommended",
+                "four style preferences, weighted by how strongly you lean",
+                "identity wishes, experience with your groups, work with parents",
+                "how soon they can start, and how recently that was confirmed",
+            ],
+        }
+    ),
+    hide_index=True,
+)
+st.markdown(
+    f"""
+The match score is the weighted average of the parts you gave us something to compare;
+each card shows how many points each part contributed.
+
+**Why these default weights.** Relationship factors carry the largest weight because, in the
+APA task force reviews (Norcross & Lambert, 2018–19), the alliance (r ≈ .28), empathy
+(r ≈ .28), positive regard (g ≈ .28), collaboration (r ≈ .29), goal consensus (r ≈ .24) and
+repairing ruptures (r ≈ .29) all relate to outcome. Your concerns come next: the therapist
+needs the skills. Honouring stated preferences about approach and style lowers the chance of
+dropping out (Swift et al., 2018: odds ratio ≈ 1.79), so together they weigh as much as
+concerns.
+
+**Honest evidence.** A profile cannot prove empathy. A therapist's rapport score comes only
+from past clients' check-ins, pulled toward the directory average when there are few (as if
+{V.SHRINKAGE_K:g} average check-ins were added), and we always say how many there are. A
+therapist with no check-ins is never described as empathic; we tell you what to notice in
+your first sessions instead.
+
+**Your privacy.** What you enter stays in your browser tab. Nothing is saved on the server.
+"""
+)
+st.header("The rapport qualities you can ask for")
+st.dataframe(
+    pd.DataFrame(
+        {
+            "you want": [item.feeling for item in V.RAPPORT_ITEMS],
+            "the therapist brings": [item.brings for item in V.RAPPORT_ITEMS],
+            "why it matters": [item.explanation for item in V.RAPPORT_ITEMS],
+            "source articles": [", ".join(item.articles) for item in V.RAPPORT_ITEMS],
+        }
+    ),
+    hide_index=True,
+)
+st.caption("; ".join(f"{key}: {title}" for key, title in V.ARTICLES.items()))
+st.header("Approaches commonly recommended for each concern")
+st.dataframe(
+    pd.DataFrame(
+        {
+            "concern": [V.CONCERNS[c] for c in V.EVIDENCE],
+            "approaches": [", ".join(V.APPROACHES[a] for a in e.approaches)
+                           for e in V.EVIDENCE.values()],
+            "source": [e.source for e in V.EVIDENCE.values()],
+        }
+    ),
+    hide_index=True,
+)  # fmt: skip
+st.header("Directory file format")
+st.markdown(
+    "One row per therapist; lists are separated by `;`. Extra columns are kept and ignored."
+)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "column": [f.name for f in DIRECTORY_FIELDS],
+            "holds": [f.kind for f in DIRECTORY_FIELDS],
+            "required": ["yes" if f.required else "no" for f in DIRECTORY_FIELDS],
+        }
+    ),
+    hide_index=True,
+)

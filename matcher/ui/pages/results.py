@@ -1,0 +1,112 @@
+"""Your matches: explained cards, live weights, relaxations, comparison and a shortlist."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from matcher import vocabulary as V
+from matcher.explain import describe_relaxation, describe_unknown, summary
+from matcher.report import comparison_table, printable_summary, shortlist_csv
+from matcher.scoring import rank
+from matcher.ui.common import (
+    INTAKE,
+    PRIVACY,
+    crisis_resources,
+    current_directory,
+    plain,
+    preferences,
+)
+from matcher.ui.widgets import match_card
+
+directory, directory_name = current_directory()
+st.title("Your matches")
+st.caption(PRIVACY)
+if st.session_state.get("crisis"):
+    crisis_resources()
+chosen = preferences()
+if chosen is None:
+    st.info("Answer a few questions first, and your matches will appear here.")
+    st.page_link(INTAKE, label="Find a therapist", icon="🧭")
+    st.stop()
+
+with st.expander("Adjust what counts most — the order changes as you move a slider"):
+    sliders = {
+        group: st.slider(
+            V.GROUP_LABELS[group].capitalize(),
+            0,
+            100,
+            round(getattr(chosen.weights, group) * 100),
+            key=f"weight_{group}",
+        )
+        for group in V.GROUPS
+    }
+    if sum(sliders.values()) == 0:
+        st.warning("At least one part needs some weight; keeping the previous weights.")
+    else:
+        chosen = chosen.evolve(weights={g: v / 100 for g, v in sliders.items()})
+        st.session_state["preferences"] = chosen
+
+top = st.radio("How many matches to show", [5, 10], horizontal=True, key="top")
+today = date.today()
+ranking = rank(directory, chosen, top=top, today=today)
+
+st.caption(plain(f"Searching {directory_name}."))
+for line in summary(ranking, chosen):
+    st.markdown(plain(line))
+columns = {"language": "languages", "insurance": "insurance"}
+for term, value in ranking.unknown_terms.items():
+    st.warning(plain(describe_unknown(term, value, directory.tags[columns[term]].vocabulary)))
+if ranking.relaxations:
+    st.markdown("**Want more options?** One change at a time:")
+    for relaxation in ranking.relaxations[:3]:
+        label = describe_relaxation(relaxation, chosen)
+        if st.button(label, key=f"relax_{relaxation.constraint}"):
+            st.session_state["preferences"] = relaxation.preferences
+            st.rerun()
+if not ranking.matches:
+    st.warning("No therapist meets every must yet. Try one of the changes above.")
+    st.page_link(INTAKE, label="Change your answers", icon="🧭")
+    st.stop()
+
+for place, match in enumerate(ranking.matches, start=1):
+    match_card(place, match, chosen, directory)
+
+st.header("Compare side by side")
+by_id = {m.therapist_id: m for m in ranking.matches}
+compared = st.multiselect(
+    "Choose two or three therapists to compare",
+    list(by_id),
+    format_func=lambda i: by_id[i].name,
+    max_selections=3,
+    key="compare",
+)
+if len(compared) >= 2:
+    st.dataframe(comparison_table([by_id[i] for i in compared], chosen))
+elif compared:
+    st.caption("Choose one more to compare.")
+
+st.header("Your shortlist")
+picked = [m for m in ranking.matches if st.session_state.get(f"shortlist_{m.therapist_id}")]
+keep = picked or list(ranking.matches)
+st.caption(
+    f"{len(picked)} therapist(s) ticked." if picked
+    else "Nothing ticked yet, so the downloads hold every match shown."
+)  # fmt: skip
+left, right = st.columns(2)
+left.download_button(
+    "Download shortlist (CSV)",
+    shortlist_csv(keep, chosen),
+    file_name="therapist-shortlist.csv",
+    mime="text/csv",
+    key="download_csv",
+)
+right.download_button(
+    "Download printable summary",
+    printable_summary(keep, chosen, today),
+    file_name="therapist-shortlist.txt",
+    mime="text/plain",
+    key="download_text",
+)
+st.page_link(INTAKE, label="Change your answers", icon="🧭")
