@@ -4,15 +4,15 @@ import streamlit as st
 
 from matcher.ui.common import INTAKE, METHOD, RESULTS, UPLOAD
 
-st.set_page_config(page_title="Rapport-first therapist matching", page_icon="🤝")
+st.set_page_config(page_title="Rapport-first therapist matching", page_icon=":material/handshake:")
 navigation = st.navigation(
     {
         "For clients": [
-            st.Page(INTAKE, title="Find a therapist", icon="🧭", default=True),
-            st.Page(RESULTS, title="Your matches", icon="📋"),
+            st.Page(INTAKE, title="Find a therapist", icon=":material/explore:", default=True),
+            st.Page(RESULTS, title="Your matches", icon=":material/list_alt:"),
         ],
-        "For clinics": [st.Page(UPLOAD, title="Your own directory", icon="📁")],
-        "About": [st.Page(METHOD, title="How matching works", icon="📖")],
+        "For clinics": [st.Page(UPLOAD, title="Your own directory", icon=":material/upload_file:")],
+        "About": [st.Page(METHOD, title="How matching works", icon=":material/menu_book:")],
     }
 )
 navigation.run()

@@ -104,7 +104,10 @@ def comparison_table(matches: Sequence[Match], preferences: Preferences) -> pd.D
     for match in matches:
         words = explain(match, preferences)
         values = [f"{match.score:.0%}"]
-        values += [f"{match.contributions[g]:.2f}" if g in match.active else "—" for g in V.GROUPS]
+        values += [
+            f"{match.contributions[g] * 100:.0f} points" if g in match.active else "—"
+            for g in V.GROUPS
+        ]
         values += [text for _, text in facts(match.evidence, preferences)]
         values += [words.reasons[0], words.shortfall or "—"]
         columns[f"{match.name} ({match.therapist_id})"] = values

@@ -59,5 +59,5 @@ def crisis_resources() -> None:
         "**If you might act on thoughts of harming yourself or someone else, please reach "
         "out now.** Call or text **988** (Suicide & Crisis Lifeline, US, any hour), or call "
         "**911** in an emergency. You can keep browsing therapists below.",
-        icon="🆘",
+        icon=":material/emergency:",
     )

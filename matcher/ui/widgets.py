@@ -27,7 +27,7 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
             st.markdown(f"_{plain(words.shortfall)}_")
         warning = stale_warning(e)
         if warning:
-            st.warning(plain(warning), icon="⚠️")
+            st.warning(plain(warning), icon=":material/warning:")
         st.markdown(
             "  \n".join(f"**{label}:** {plain(text)}" for label, text in facts(e, preferences))
         )

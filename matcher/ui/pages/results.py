@@ -28,7 +28,7 @@ if st.session_state.get("crisis"):
 chosen = preferences()
 if chosen is None:
     st.info("Answer a few questions first, and your matches will appear here.")
-    st.page_link(INTAKE, label="Find a therapist", icon="🧭")
+    st.page_link(INTAKE, label="Find a therapist", icon=":material/explore:")
     st.stop()
 
 with st.expander("Adjust what counts most — the order changes as you move a slider"):
@@ -67,7 +67,7 @@ if ranking.relaxations:
             st.rerun()
 if not ranking.matches:
     st.warning("No therapist meets every must yet. Try one of the changes above.")
-    st.page_link(INTAKE, label="Change your answers", icon="🧭")
+    st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")
     st.stop()
 
 for place, match in enumerate(ranking.matches, start=1):
@@ -109,4 +109,4 @@ right.download_button(
     mime="text/plain",
     key="download_text",
 )
-st.page_link(INTAKE, label="Change your answers", icon="🧭")
+st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")

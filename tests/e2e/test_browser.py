@@ -1,0 +1,164 @@
+"""The app in a real browser: `streamlit run` on a free port, driven by Playwright in Chromium.
+
+Uses Debian's Chromium (``apt-get install chromium``) through ``executable_path``; Playwright
+never downloads a browser. Without Chromium the test is skipped on a developer machine and
+fails in CI, where ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if CHROMIUM is None:
+        message = "Chromium is missing: install Debian's package with `apt-get install chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (.ci/run should have installed it)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+def _settled(page: Any) -> None:
+    """Wait until Streamlit has finished rerunning the script."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+
+
+def _choose(page: Any, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox or multiselect, as a person would."""
+    field = page.get_by_label(label, exact=True)
+    field.click()
+    field.fill(option)
+    page.get_by_role("option", name=option).first.click()
+
+
+def test_intake_to_results_to_comparison_to_download(server: str, browser: Any) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        _walk_through(page, server)
+    except BaseException:
+        page.screenshot(path=str(ARTIFACTS / "failure.png"))  # what the browser showed
+        raise
+    finally:
+        context.close()
+
+
+def _walk_through(page: Any, server: str) -> None:
+    page.goto(server)
+    page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
+
+    _choose(page, "Your state (therapists must be licensed where you live)",
+            "North Carolina (NC)")  # fmt: skip
+    _choose(page, "What would you like help with? Choose any that fit.", "anxiety")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Show my matches").click()
+
+    page.get_by_role("heading", name="Your matches").wait_for()
+    page.get_by_text("therapists can serve you").wait_for()
+    page.get_by_role("heading", name="Your shortlist").wait_for()  # the last part of the page
+    assert page.get_by_text("Why not higher").count() >= 1
+    assert page.locator('[data-testid="stMetric"]').count() == 5
+    page.get_by_role("heading", name="Your matches").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "results.png"))
+
+    compare = page.get_by_label("Choose two or three therapists to compare", exact=True)
+    compare.scroll_into_view_if_needed()
+    compare.click()
+    page.get_by_role("option").first.wait_for()
+    names = page.get_by_role("option").all_inner_texts()
+    chosen = [name for name in names if name != "Select all"][:2]
+    page.keyboard.press("Escape")
+    for name in chosen:  # by name, waiting for each rerun, so no click lands on a moved list
+        _choose(page, "Choose two or three therapists to compare", name)
+        page.keyboard.press("Escape")
+        _settled(page)
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.wait_for()
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "comparison.png"))
+
+    for name in chosen:  # each choice shows as a removable chip
+        page.get_by_role("button", name=f"Remove {name}", exact=True).wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download shortlist (CSV)").click()
+    saved = ARTIFACTS / "shortlist.csv"
+    download.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    assert len(rows) == 5
+    assert rows[0]["rank"] == "1" and rows[0]["reasons"]
