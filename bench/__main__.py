@@ -33,7 +33,7 @@ def measure(size: int, loads: int) -> dict[str, Any]:
     from matcher import synth
     from matcher.directory import load_directory
     from matcher.preferences import Preferences, referral_to_dict
-    from matcher.schema import REFERRAL_FIELDS, parse_table
+    from matcher.schema import REFERRAL_FIELDS, parse_table, write_table
     from matcher.scoring import rank
 
     result: dict[str, Any] = {"size": size}
@@ -42,8 +42,8 @@ def measure(size: int, loads: int) -> dict[str, Any]:
     result["synth_s"] = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         csv, parquet = Path(folder) / "t.csv", Path(folder) / "t.parquet"
-        synth.write_table(table, csv)
-        synth.write_table(table, parquet)
+        write_table(table, csv)
+        write_table(table, parquet)
         del table
         for name, path in (("csv", csv), ("parquet", parquet)):
             times = []

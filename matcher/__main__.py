@@ -20,11 +20,13 @@ from matcher.directory import load_directory
 from matcher.explain import (
     describe_exclusion,
     describe_relaxation,
+    describe_unassigned,
     describe_unknown,
     explain,
     summary,
 )
 from matcher.preferences import load_preferences, validate_referrals
+from matcher.report import spreadsheet_safe
 from matcher.schema import (
     DIRECTORY_FIELDS,
     DIRECTORY_RULES,
@@ -32,8 +34,10 @@ from matcher.schema import (
     Problem,
     read_table,
     validate_table,
+    write_table,
 )
 from matcher.scoring import Ranking, rank
+from matcher.triage import Outcome, load_queue, outcome_table, triage
 
 MAX_SHOWN_PROBLEMS = 200
 
@@ -42,6 +46,7 @@ Rapport-first therapist matching.
 
   rank      rank a directory's therapists for one client's preferences, with reasons
   validate  check a directory or referral file and list every problem in it
+  triage    assign a referral queue to therapists' open slots, with reasons
   synth     make a realistic synthetic directory (and referral queue) for trials
 
 Run 'python -m matcher COMMAND --help' for the options of each command.
@@ -84,6 +89,23 @@ def _parser() -> argparse.ArgumentParser:
     ranker.add_argument("--today", type=_date, default=None,
                         help="date to measure availability from, YYYY-MM-DD (default: today)")  # fmt: skip
     ranker.set_defaults(run=_rank)
+
+    triager = commands.add_parser(
+        "triage",
+        help="assign a referral queue to open slots",
+        description="Assign a referral queue to therapists' open slots: risk-flagged referrals "
+        "go to the crisis protocol; then urgent, soon and routine referrals in turn, "
+        "maximising the total match score without exceeding any therapist's open slots. "
+        "Writes one row per referral (CSV), spreadsheet-safe.",
+        epilog="Example: python -m matcher triage --directory data/therapists.csv "
+        "--referrals data/referrals.csv --out assignments.csv",
+    )
+    triager.add_argument("--directory", required=True, type=Path, help="directory CSV or Parquet")
+    triager.add_argument("--referrals", required=True, type=Path, help="referral queue CSV")
+    triager.add_argument("--out", type=Path, help="output CSV (default: print to the screen)")
+    triager.add_argument("--today", type=_date, default=None,
+                         help="date to count waiting days from, YYYY-MM-DD (default: today)")  # fmt: skip
+    triager.set_defaults(run=_triage)
 
     validator = commands.add_parser(
         "validate",
@@ -140,6 +162,49 @@ def _rank(args: argparse.Namespace) -> int:
     return 0
 
 
+def _triage(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    directory = queue = None
+    try:
+        directory = load_directory(args.directory)
+    except InvalidInput as error:
+        problems.extend(error.problems)
+    try:
+        queue = load_queue(args.referrals)
+    except InvalidInput as error:
+        problems.extend(error.problems)
+    if problems or directory is None or queue is None:
+        raise InvalidInput(problems)
+    today = args.today or date.today()
+    outcomes = triage(directory, queue, today, progress=_progress)
+    table = spreadsheet_safe(outcome_table(outcomes, outcome_words))
+    if args.out:
+        write_table(table, args.out)
+        counts = table["status"].value_counts()
+        print(
+            f"Wrote {args.out}: "
+            + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("assigned", "unassigned", "crisis")),
+            file=sys.stderr,
+        )
+    else:
+        print(table.to_csv(index=False, lineterminator="\n"), end="")
+    return 0
+
+
+def outcome_words(outcome: Outcome) -> tuple[str, str]:
+    """(reasons, unassigned reason) of one triage outcome, for tables."""
+    p = outcome.referral.preferences
+    reasons = " | ".join(explain(outcome.match, p).reasons) if outcome.match else ""
+    why = describe_unassigned(outcome.unassigned, p) if outcome.unassigned else ""
+    return reasons, why
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty() and (done == total or done % 50 == 0):
+        print(f"\rScoring referrals: {done}/{total}", end="\n" if done == total else "",
+              file=sys.stderr)  # fmt: skip
+
+
 def _validate(args: argparse.Namespace) -> int:
     if args.kind == "preferences" or (args.kind is None and args.file.suffix.lower() == ".json"):
         load_preferences(args.file)
@@ -164,11 +229,11 @@ def _synth(args: argparse.Namespace) -> int:
     print(f"Generating {args.therapists:,} therapists (seed {args.seed})…", file=sys.stderr)
     table = synth.therapists(args.therapists, args.seed, args.as_of)
     name = "therapists.parquet" if args.parquet else "therapists.csv"
-    synth.write_table(table, out / name)
+    write_table(table, out / name)
     print(f"Wrote {out / name}", file=sys.stderr)
     if args.referrals:
         queue = synth.referrals(args.referrals, args.seed, args.as_of)
-        synth.write_table(queue, out / "referrals.csv")
+        write_table(queue, out / "referrals.csv")
         print(f"Wrote {out / 'referrals.csv'} ({args.referrals:,} referrals)", file=sys.stderr)
     return 0
 

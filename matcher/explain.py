@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from matcher import vocabulary as V
 from matcher.preferences import Preferences
 from matcher.scoring import Evidence, ItemEvidence, Match, Ranking, Relaxation
+from matcher.triage import Unassigned
 
 MIN_REASONS, MAX_REASONS = 2, 4
 FEW_CHECKINS = 5  # below this, measured rapport is a first hint, and said to be
@@ -337,6 +338,52 @@ def describe_relaxation(relaxation: Relaxation, p: Preferences) -> str:
     return f"{change} would add {_count(relaxation.adds, 'therapist')}."
 
 
+CRISIS_STEPS = (
+    "Call the client back now and ask directly about their safety.",
+    "If there is immediate danger, call 911; otherwise connect them with 988 "
+    "(Suicide & Crisis Lifeline: call or text, any hour) and stay with them until connected.",
+    "Record what was done, and match only once a clinician has reviewed the risk.",
+)
+
+
+def describe_unassigned(reason: Unassigned, p: Preferences) -> str:
+    """Why a referral has no therapist, in one line a coordinator can act on."""
+    if reason.kind == "crisis":
+        return "risk flag: follow the crisis protocol (988, or 911 in an emergency) before matching"
+    if reason.kind == "full":
+        return f"capacity: the {_count(reason.count, 'therapist')} who fit are full"
+    if reason.kind == "taken":
+        return (
+            f"capacity: the {_count(reason.count, 'therapist')} who fit were given to more "
+            "urgent or better-matched referrals in this batch"
+        )
+    needs = [_needs(c, p) for c in reason.missing if c != "licence"]
+    state = V.STATES[p.state]
+    if not needs:
+        return f"no therapist in this directory is licensed in {state}"
+    return f"no therapist licensed in {state} {_and(needs)}"
+
+
+def _needs(constraint: str, p: Preferences) -> str:
+    match constraint:
+        case "format":
+            return f"offers {V.CLIENT_FORMATS[p.format]} sessions"
+        case "distance":
+            return f"is within {p.location.max_km:g} km" if p.location else "is near enough"
+        case "capacity":
+            return "has an open slot"
+        case "age_group":
+            return f"works with {V.AGE_GROUPS.get(p.age_group or '', 'this age group')}"
+        case "language":
+            return f"speaks {p.language}"
+        case "payment":
+            return "fits the insurance or fee limit"
+        case "gender":
+            return f"is {V.GENDERS[p.therapist_gender.value]}" if p.therapist_gender else ""
+        case _:
+            return "shares the required identity"
+
+
 def describe_unknown(term: str, value: str, known: Iterable[str]) -> str:
     """'No therapist in this directory lists the language "Englsh"; did you mean "English"?'"""
     guess = V.nearest(value, known)
@@ -394,6 +441,7 @@ __all__ = [
     "ItemEvidence",
     "describe_exclusion",
     "describe_relaxation",
+    "describe_unassigned",
     "describe_unknown",
     "explain",
     "facts",

@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,6 +316,25 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InvalidInput([Problem(name, 1, None, None, "expected a comma-separated header row")])
     frame.columns = [str(column).strip() for column in frame.columns]
     return frame
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write CSV or Parquet (by suffix) atomically: a failed write leaves nothing behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        if path.suffix.lower() in PARQUET_SUFFIXES:
+            frame.to_parquet(temporary, index=False)
+        else:
+            frame.to_csv(temporary, index=False, lineterminator="\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a data file is not
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------

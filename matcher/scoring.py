@@ -160,7 +160,7 @@ def rank(
     assessment = assess(directory, preferences, today)
     order = top_k(assessment.score, assessment.rows, top)
     matches = tuple(
-        _match(directory, preferences, assessment, position, today) for position in order
+        match_at(directory, preferences, assessment, position, today) for position in order
     )
     return Ranking(
         matches=matches,
@@ -441,7 +441,8 @@ def _availability(d: Directory, rows: Index, today: date) -> Float:
 # Evidence for one match
 
 
-def _match(d: Directory, p: Preferences, a: Assessment, position: int, today: date) -> Match:
+def match_at(d: Directory, p: Preferences, a: Assessment, position: int, today: date) -> Match:
+    """The full Match (with evidence) of the eligible therapist at ``position`` of ``a``."""
     row = int(a.rows[position])
     return Match(
         therapist_id=str(d.ids[row]),

@@ -9,12 +9,9 @@ The same seed and ``as_of`` date always give the same files.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -673,29 +670,6 @@ def referrals(m: int, seed: int, as_of: date = DEFAULT_AS_OF) -> pd.DataFrame:
     clash = frame["modalities_prefer"] == frame["modalities_avoid"]
     frame.loc[clash, "modalities_avoid"] = ""
     return frame
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write CSV or Parquet (by suffix) atomically: a failed write leaves nothing behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame.to_parquet(temporary, index=False)
-        else:
-            frame.to_csv(temporary, index=False, lineterminator="\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a data file is not
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,13 @@ from scipy import stats
 from matcher import synth
 from matcher.directory import encode, load_directory
 from matcher.preferences import load_referrals
-from matcher.schema import DIRECTORY_FIELDS, DIRECTORY_RULES, parse_table, validate_table
+from matcher.schema import (
+    DIRECTORY_FIELDS,
+    DIRECTORY_RULES,
+    parse_table,
+    validate_table,
+    write_table,
+)
 from tests.conftest import DATA
 
 DEMO_SEED, DEMO_THERAPISTS, DEMO_REFERRALS = 2026, 2000, 80
@@ -33,8 +39,8 @@ def test_same_seed_same_data_and_different_seed_different_data() -> None:
 def test_the_committed_demo_data_is_what_synth_makes(tmp_path: Path) -> None:
     """The demo is reproducible: `python -m matcher synth --therapists 2000 --referrals 80
     --seed 2026 --out data` rewrites exactly the committed files."""
-    synth.write_table(synth.therapists(DEMO_THERAPISTS, DEMO_SEED), tmp_path / "t.csv")
-    synth.write_table(synth.referrals(DEMO_REFERRALS, DEMO_SEED), tmp_path / "r.csv")
+    write_table(synth.therapists(DEMO_THERAPISTS, DEMO_SEED), tmp_path / "t.csv")
+    write_table(synth.referrals(DEMO_REFERRALS, DEMO_SEED), tmp_path / "r.csv")
     assert (tmp_path / "t.csv").read_bytes() == (DATA / "therapists.csv").read_bytes()
     assert (tmp_path / "r.csv").read_bytes() == (DATA / "referrals.csv").read_bytes()
 
