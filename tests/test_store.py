@@ -1,0 +1,156 @@
+"""The coordinator database: migrations, idempotent import, slots, passwords, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from matcher.store import Store, StoreError, export_day
+from matcher.triage import Referral, load_queue
+from tests.conftest import DATA, TODAY, prefs
+
+
+def referral(rid: str) -> Referral:
+    return Referral(rid, TODAY - timedelta(days=2), "routine", False, False, prefs())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "matcher.db")
+
+
+def test_the_schema_is_created_in_wal_mode(store: Store) -> None:
+    assert store.schema_version == 1
+    with sqlite3.connect(store.path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert Store(store.path).schema_version == 1  # opening again migrates nothing
+
+
+def test_import_is_idempotent_and_keeps_what_was_there(store: Store) -> None:
+    queue = load_queue(DATA / "referrals.csv")
+    first = store.import_referrals(queue, "ana")
+    assert (first.added, first.unchanged) == (80, 0)
+    changed = [referral(queue[0].referral_id), referral("R-new")]
+    second = store.import_referrals(changed, "ana")
+    assert (second.added, second.unchanged) == (1, 1)
+    stored = {r.referral_id: r for r in store.referrals()}
+    assert len(stored) == 81
+    assert stored[queue[0].referral_id] == queue[0]  # re-importing changed nothing
+
+
+def test_a_failed_import_adds_nothing(store: Store) -> None:
+    with pytest.raises(AttributeError):  # fails on the third row, after two were written
+        store.import_referrals([referral("a"), referral("b"), None], "ana")  # type: ignore[list-item]
+    assert store.referrals() == []
+
+
+def test_booking_takes_a_slot_and_releasing_gives_it_back(store: Store) -> None:
+    store.import_referrals([referral("r1"), referral("r2"), referral("r3")], "ana")
+    booking = store.book("r1", "T1", capacity=2, actor="ana", score=0.8)
+    assert len(booking.checkin_code) >= 20
+    store.book("r2", "T1", capacity=2, actor="ben")
+    with pytest.raises(StoreError, match="no open slot left"):
+        store.book("r3", "T1", capacity=2, actor="ana")
+    with pytest.raises(StoreError, match="already assigned"):
+        store.book("r1", "T2", capacity=5, actor="ana")
+    assert store.taken_slots() == {"T1": 2}
+    assert store.release("r2", "ben", "client moved away") == "T1"
+    store.book("r3", "T1", capacity=2, actor="ana")
+    assert store.taken_slots() == {"T1": 2}
+
+
+def test_overrides_and_releases_need_reasons(store: Store) -> None:
+    store.import_referrals([referral("r1")], "ana")
+    with pytest.raises(StoreError, match="needs a reason"):
+        store.book("r1", "T1", capacity=1, actor="ana", kind="override", reason=" ")
+    store.book("r1", "T1", capacity=1, actor="ana", kind="override", reason="client asked")
+    with pytest.raises(StoreError, match="needs a reason"):
+        store.release("r1", "ana", "")
+    with pytest.raises(StoreError, match="not in the queue"):
+        store.book("nope", "T1", capacity=1, actor="ana")
+
+
+def test_every_decision_is_in_the_audit_log(store: Store) -> None:
+    store.import_referrals([referral("r1")], "ana")
+    store.book("r1", "T1", capacity=1, actor="ana", kind="override", reason="asked for a man")
+    store.release("r1", "ben", "no show")
+    log = store.audit()
+    assert list(log["action"]) == ["import referrals", "override", "release"]
+    assert list(log["actor"]) == ["ana", "ana", "ben"]
+    assert log.loc[1, "detail"] == "asked for a man"
+    assert log["at"].str.match(r"\d{4}-\d\d-\d\dT").all()
+
+
+def test_export_of_the_day(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    store.import_referrals([referral("r1")], "ana")
+    store.book("r1", "T1", capacity=1, actor="ana")
+    today = datetime.now(UTC).date()
+    assert list(export_day(store, today)["referral_id"]) == ["r1"]
+    assert export_day(store, today - timedelta(days=1)).empty
+
+
+# ---------------------------------------------------------------------------------------------
+# Passwords
+
+
+def test_passwords_are_hashed_and_checked(store: Store) -> None:
+    store.add_coordinator("ana", "correct horse battery")
+    assert store.verify("ana", "correct horse battery")
+    assert not store.verify("ana", "correct horse batterY")
+    assert not store.verify("nobody", "correct horse battery")
+    raw = b"".join(p.read_bytes() for p in store.path.parent.glob(f"{store.path.name}*"))
+    assert b"correct horse battery" not in raw
+    with sqlite3.connect(store.path) as connection:
+        salt, digest = connection.execute("SELECT salt, hash FROM coordinators").fetchone()
+    assert len(salt) == 16 and len(digest) == 32
+
+
+def test_weak_or_duplicate_accounts_are_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match="at least"):
+        store.add_coordinator("ana", "short")
+    store.add_coordinator("ana", "a long enough one")
+    with pytest.raises(StoreError, match="already exists"):
+        store.add_coordinator("ana", "another long one")
+    assert "a long enough one" not in " ".join(store.audit()["detail"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Two coordinators at the same moment
+
+
+def _book_at_once(path: str, referral_id: str, start: object, results: object) -> None:
+    store = Store(path)
+    start.wait()  # type: ignore[attr-defined]
+    try:
+        store.book(referral_id, "T-scarce", capacity=1, actor=referral_id)
+        results.put("booked")  # type: ignore[attr-defined]
+    except StoreError:
+        results.put("refused")  # type: ignore[attr-defined]
+
+
+def test_two_processes_cannot_overbook(store: Store) -> None:
+    store.import_referrals([referral(f"r{i}") for i in range(6)], "ana")
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(3):
+        start = context.Barrier(2)
+        results = context.Queue()
+        workers = [
+            context.Process(target=_book_at_once,
+                            args=(str(store.path), f"r{2 * round_ + i}", start, results))
+            for i in range(2)
+        ]  # fmt: skip
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        outcomes = sorted(results.get(timeout=10) for _ in workers)
+        assert outcomes == ["booked", "refused"]
+        assert store.taken_slots() == {"T-scarce": 1}
+        holder = store.assignments()["referral_id"].iloc[0]
+        store.release(holder, "ana", "free the slot for the next round")
