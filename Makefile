@@ -17,6 +17,7 @@ $(VENV)/.installed-test: $(VENV)/.installed-app pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed-app
+	$(BIN)/python -m matcher demo-account
 	$(BIN)/streamlit run app.py
 
 lint: $(VENV)/.installed-test

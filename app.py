@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from matcher.ui.common import INTAKE, METHOD, RESULTS, UPLOAD
+from matcher.ui.common import AUDIT, INTAKE, METHOD, QUEUE, RESULTS, UPLOAD
 
 st.set_page_config(page_title="Rapport-first therapist matching", page_icon=":material/handshake:")
 navigation = st.navigation(
@@ -11,7 +11,11 @@ navigation = st.navigation(
             st.Page(INTAKE, title="Find a therapist", icon=":material/explore:", default=True),
             st.Page(RESULTS, title="Your matches", icon=":material/list_alt:"),
         ],
-        "For clinics": [st.Page(UPLOAD, title="Your own directory", icon=":material/upload_file:")],
+        "For clinics": [
+            st.Page(QUEUE, title="Referral queue", icon=":material/assignment_ind:"),
+            st.Page(AUDIT, title="Audit log", icon=":material/history:"),
+            st.Page(UPLOAD, title="Your own directory", icon=":material/upload_file:"),
+        ],
         "About": [st.Page(METHOD, title="How matching works", icon=":material/menu_book:")],
     }
 )

@@ -7,7 +7,9 @@ never a traceback), 2 usage errors. Nothing is half-written: outputs are written
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import secrets
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -37,9 +39,11 @@ from matcher.schema import (
     write_table,
 )
 from matcher.scoring import Ranking, rank
+from matcher.store import Store, StoreError
 from matcher.triage import Outcome, load_queue, outcome_table, triage
 
 MAX_SHOWN_PROBLEMS = 200
+DEMO_COORDINATOR = "coordinator"
 
 DESCRIPTION = """\
 Rapport-first therapist matching.
@@ -48,6 +52,7 @@ Rapport-first therapist matching.
   validate  check a directory or referral file and list every problem in it
   triage    assign a referral queue to therapists' open slots, with reasons
   synth     make a realistic synthetic directory (and referral queue) for trials
+  add-coordinator / demo-account   coordinator logins (stored as salted hashes)
 
 Run 'python -m matcher COMMAND --help' for the options of each command.
 """
@@ -107,6 +112,26 @@ def _parser() -> argparse.ArgumentParser:
                          help="date to count waiting days from, YYYY-MM-DD (default: today)")  # fmt: skip
     triager.set_defaults(run=_triage)
 
+    adder = commands.add_parser(
+        "add-coordinator",
+        help="create a coordinator login",
+        description="Create a coordinator account in the database (MATCHER_DB, default "
+        "var/matcher.db). The password is asked twice and never shown; only a salted scrypt "
+        "hash is stored.",
+    )
+    adder.add_argument("username")
+    adder.add_argument("--password-stdin", action="store_true",
+                       help="read the password from standard input (for scripts)")  # fmt: skip
+    adder.set_defaults(run=_add_coordinator)
+
+    demo = commands.add_parser(
+        "demo-account",
+        help="create a one-time demo coordinator login if there is none",
+        description="On a database with no coordinator yet, create one with a random "
+        "password and print it once, so a newcomer can reach the coordinator pages.",
+    )
+    demo.set_defaults(run=_demo_account)
+
     validator = commands.add_parser(
         "validate",
         help="check a directory or referral file",
@@ -159,6 +184,40 @@ def _rank(args: argparse.Namespace) -> int:
         print(json.dumps(_ranking_json(ranking, preferences, directory), indent=2))
     else:
         print(_ranking_table(ranking, preferences, directory))
+    return 0
+
+
+def _add_coordinator(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Same password again: ") != password:
+            print("The two passwords differ; nothing was changed.", file=sys.stderr)
+            return 1
+    try:
+        Store().add_coordinator(args.username, password)
+    except StoreError as error:
+        print(f"{error}; nothing was changed.", file=sys.stderr)
+        return 1
+    print(f'Coordinator "{args.username}" can now sign in.')
+    return 0
+
+
+def _demo_account(args: argparse.Namespace) -> int:
+    store = Store()
+    if store.has_coordinators():
+        print(f"Coordinator sign-in: use your account (database {store.path}); add one with "
+              "`python -m matcher add-coordinator NAME`.")  # fmt: skip
+        return 0
+    password = secrets.token_urlsafe(12)
+    store.add_coordinator(DEMO_COORDINATOR, password)
+    print(
+        "\n  A demo coordinator account was created. It is shown this once:\n"
+        f"    username: {DEMO_COORDINATOR}\n    password: {password}\n"
+        "  Sign in on the app's 'Referral queue' page. Add real accounts with\n"
+        "  `python -m matcher add-coordinator NAME`.\n"
+    )
     return 0
 
 

@@ -15,12 +15,15 @@ from matcher.directory import Directory, load_directory
 from matcher.preferences import Preferences
 
 DEMO_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "therapists.csv"
+DEMO_REFERRALS = DEMO_DIRECTORY.with_name("referrals.csv")
 PAGES = Path(__file__).resolve().parent / "pages"
-INTAKE, RESULTS, UPLOAD, METHOD = (
+INTAKE, RESULTS, UPLOAD, METHOD, QUEUE, AUDIT = (
     "matcher/ui/pages/intake.py",
     "matcher/ui/pages/results.py",
     "matcher/ui/pages/directory.py",
     "matcher/ui/pages/method.py",
+    "matcher/ui/pages/queue.py",
+    "matcher/ui/pages/audit.py",
 )
 PRIVACY = (
     "Private by design: your answers stay in this browser tab only. Nothing is saved on our "

@@ -1,0 +1,284 @@
+"""Referral queue (coordinators): import, crisis hold, batch assignment, decisions, export."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from matcher import vocabulary as V
+from matcher.explain import CRISIS_STEPS, describe_unassigned, explain
+from matcher.report import spreadsheet_safe
+from matcher.schema import InvalidInput
+from matcher.store import StoreError, export_day
+from matcher.triage import Outcome, Referral, load_queue, open_slots, queue_order, triage
+from matcher.ui.auth import coordinator, store
+from matcher.ui.common import DEMO_REFERRALS, current_directory, plain
+
+actor = coordinator()
+db = store()
+directory, directory_name = current_directory()
+today = date.today()
+capacity = open_slots(directory)
+
+st.title("Referral queue")
+st.caption(plain(f"Matching against {directory_name} ({len(directory):,} therapists)."))
+
+
+def therapist_name(therapist_id: str) -> str:
+    row = directory.row_of.get(therapist_id)
+    return therapist_id if row is None else f"{directory.text['name'][row]} ({therapist_id})"
+
+
+def show_problems(problems: tuple[object, ...]) -> None:
+    st.error(f"Nothing was imported: {len(problems)} problem(s) in the file.")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"row": p.row, "column": p.column or "", "value": p.value or "",  # type: ignore[attr-defined]
+                 "problem": p.message}  # type: ignore[attr-defined]
+                for p in problems
+            ]
+        ),
+        hide_index=True,
+    )  # fmt: skip
+
+
+def import_file(path: Path) -> None:
+    try:
+        queue = load_queue(path)
+    except InvalidInput as error:
+        show_problems(error.problems)
+        return
+    result = db.import_referrals(queue, actor)
+    st.success(
+        f"Imported {result.added} new referral(s); {result.unchanged} were already in the "
+        "queue and were left unchanged."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Import
+
+stored = db.referrals()
+with st.expander("Import referrals", expanded=not stored):
+    upload = st.file_uploader("Referral queue (CSV)", type=["csv"], key="referrals_upload")
+    if upload is not None and st.session_state.get("referrals_seen") != upload.file_id:
+        st.session_state["referrals_seen"] = upload.file_id
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(upload.name).name
+            path.write_bytes(upload.getvalue())
+            import_file(path)
+    if st.button("Import the demo referral queue", key="import_demo"):
+        import_file(DEMO_REFERRALS)
+    stored = db.referrals()
+
+if not stored:
+    st.info("The queue is empty. Import a referral file to begin.")
+    st.stop()
+
+active = db.assignments()
+assigned_to = dict(zip(active["referral_id"], active["therapist_id"], strict=True))
+codes = dict(zip(active["referral_id"], active["checkin_code"], strict=True))
+taken = db.taken_slots()
+slots_left = {t: n - taken.get(t, 0) for t, n in capacity.items() if n - taken.get(t, 0) > 0}
+ordered = queue_order(stored, today)
+
+# ---------------------------------------------------------------------------------------------
+# Crisis hold: never auto-assigned
+
+held = [r for r in ordered if r.crisis and r.referral_id not in assigned_to]
+if held:
+    with st.container(border=True):
+        st.error(
+            f"{len(held)} referral(s) flagged for risk are held for the crisis protocol and "
+            "will not be auto-assigned: " + ", ".join(plain(r.referral_id) for r in held),
+            icon=":material/emergency:",
+        )
+        st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
+
+# ---------------------------------------------------------------------------------------------
+# The queue
+
+
+def status_of(r: Referral) -> str:
+    if r.referral_id in assigned_to:
+        return "assigned"
+    return "crisis hold" if r.crisis else "waiting"
+
+
+st.header("Queue")
+left, middle, right, far = st.columns(4)
+statuses = left.multiselect("Status", ["crisis hold", "waiting", "assigned"],
+                            default=["crisis hold", "waiting", "assigned"], key="f_status")  # fmt: skip
+urgencies = middle.multiselect("Urgency", list(V.URGENCIES), default=list(V.URGENCIES),
+                               key="f_urgency")  # fmt: skip
+states = right.multiselect("State", sorted({r.preferences.state for r in stored}), key="f_state")
+concerns = far.multiselect("Concern", list(V.CONCERNS), format_func=V.CONCERNS.__getitem__,
+                           key="f_concern")  # fmt: skip
+shown = [
+    r
+    for r in ordered
+    if status_of(r) in statuses
+    and r.urgency in urgencies
+    and (not states or r.preferences.state in states)
+    and (not concerns or set(concerns) & set(r.preferences.concerns))
+]
+st.dataframe(
+    pd.DataFrame(
+        {
+            "referral": [r.referral_id for r in shown],
+            "status": [status_of(r) for r in shown],
+            "urgency": [r.urgency for r in shown],
+            "days waiting": [r.waiting_days(today) for r in shown],
+            "state": [r.preferences.state for r in shown],
+            "concerns": [", ".join(r.preferences.concerns) for r in shown],
+            "therapist": [therapist_name(assigned_to[r.referral_id]) if r.referral_id in
+                          assigned_to else "" for r in shown],
+            "check-in code": [codes.get(r.referral_id, "") for r in shown],
+        }
+    ),
+    hide_index=True,
+)  # fmt: skip
+st.caption(f"{len(shown)} of {len(stored)} referrals shown.")
+
+# ---------------------------------------------------------------------------------------------
+# Batch assignment
+
+st.header("Assign")
+waiting = [r for r in ordered if status_of(r) == "waiting"]
+by_id = {r.referral_id: r for r in stored}
+chosen = st.multiselect(
+    "Referrals to assign (every waiting referral without a risk flag, unless you narrow it)",
+    [r.referral_id for r in waiting],
+    default=[r.referral_id for r in waiting],
+    key="to_assign",
+)
+if st.button("Propose assignments", type="primary", key="propose", disabled=not chosen):
+    bar = st.progress(0.0, text="Scoring referrals…")
+
+    def advance(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Scoring referral {done} of {total}")
+
+    outcomes = triage(
+        directory, [by_id[rid] for rid in chosen], today, slots_left, progress=advance
+    )
+    bar.empty()
+    st.session_state["proposal"] = outcomes
+
+proposal: list[Outcome] = [
+    o
+    for o in st.session_state.get("proposal", [])
+    if o.referral.referral_id in by_id and o.referral.referral_id not in assigned_to
+]
+
+
+def book(outcome: Outcome, therapist_id: str, score: float | None, kind: str, reason: str) -> bool:
+    try:
+        db.book(outcome.referral.referral_id, therapist_id, capacity.get(therapist_id, 0), actor,
+                score=score, kind=kind, reason=reason)  # fmt: skip
+    except StoreError as error:
+        st.error(plain(f"{outcome.referral.referral_id}: {error}"))
+        return False
+    return True
+
+
+if proposal:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "referral": [o.referral.referral_id for o in proposal],
+                "urgency": [o.referral.urgency for o in proposal],
+                "proposed therapist": [therapist_name(o.match.therapist_id) if o.match else ""
+                                       for o in proposal],
+                "score": [round(o.match.score, 3) if o.match else None for o in proposal],
+                "why / why not": [
+                    explain(o.match, o.referral.preferences).reasons[0] if o.match
+                    else describe_unassigned(o.unassigned, o.referral.preferences)  # type: ignore[arg-type]
+                    for o in proposal
+                ],
+                "alternates": ["; ".join(f"{c.therapist_id} ({c.score:.2f})"
+                                         for c in o.alternates) for o in proposal],
+            }
+        ),
+        hide_index=True,
+    )  # fmt: skip
+    proposed = [o for o in proposal if o.match is not None]
+    if proposed and st.button(f"Accept all {len(proposed)} proposed assignments", key="accept_all"):
+        done = sum(book(o, o.match.therapist_id, o.match.score, "accepted", "") for o in proposed)  # type: ignore[union-attr]
+        st.session_state["flash"] = f"Accepted {done} assignment(s)."
+        st.rerun()
+
+    st.subheader("Review one referral")
+    pick = st.selectbox("Referral", [o.referral.referral_id for o in proposal], key="review")
+    outcome = next(o for o in proposal if o.referral.referral_id == pick)
+    if outcome.match is not None:
+        words = explain(outcome.match, outcome.referral.preferences)
+        st.markdown(
+            plain(
+                f"Proposed: {therapist_name(outcome.match.therapist_id)}, "
+                f"score {outcome.match.score:.2f}"
+            )
+        )
+        st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
+        accept = st.button("Accept", key="accept_one")
+        if accept and book(
+            outcome, outcome.match.therapist_id, outcome.match.score, "accepted", ""
+        ):
+            st.session_state["flash"] = f"{pick} assigned to {outcome.match.therapist_id}."
+            st.rerun()
+    elif outcome.unassigned is not None:
+        st.warning(plain(describe_unassigned(outcome.unassigned, outcome.referral.preferences)))
+    if outcome.alternates:
+        alternate = st.selectbox(
+            "Or assign an alternate",
+            [c.therapist_id for c in outcome.alternates],
+            format_func=lambda t: (
+                therapist_name(t)
+                + next(f" — score {c.score:.2f}" for c in outcome.alternates if c.therapist_id == t)
+            ),
+            key="alternate",
+        )
+        reason = st.text_input("Reason for choosing the alternate", key="override_reason")
+        if st.button("Assign the alternate", key="override"):
+            score = next(c.score for c in outcome.alternates if c.therapist_id == alternate)
+            if book(outcome, alternate, score, "override", reason):
+                st.session_state["flash"] = f"{pick} assigned to {alternate} (override)."
+                st.rerun()
+
+flash = st.session_state.pop("flash", None)
+if flash:
+    st.success(plain(flash))
+
+# ---------------------------------------------------------------------------------------------
+# Release and export
+
+with st.expander("Release an assignment (gives the slot back)"):
+    if assigned_to:
+        release = st.selectbox("Referral", sorted(assigned_to), key="release_pick")
+        why = st.text_input("Reason", key="release_reason")
+        if st.button("Release", key="release"):
+            try:
+                db.release(release, actor, why)
+            except StoreError as error:
+                st.error(plain(str(error)))
+            else:
+                st.session_state["flash"] = f"Released {release}."
+                st.rerun()
+    else:
+        st.caption("Nothing is assigned yet.")
+
+st.header("Export")
+day = datetime.now(UTC).date()
+todays = export_day(db, day)
+st.caption(f"{len(todays)} decision(s) recorded today ({day.isoformat()}, UTC).")
+st.download_button(
+    "Download today's assignments (CSV)",
+    spreadsheet_safe(todays).to_csv(index=False).encode("utf-8"),
+    file_name=f"assignments-{day.isoformat()}.csv",
+    mime="text/csv",
+    key="export",
+)

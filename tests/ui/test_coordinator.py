@@ -1,0 +1,135 @@
+"""Coordinator pages through AppTest: sign in, import, assign, accept, override, export, audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from matcher.store import Store
+from matcher.ui.common import AUDIT, QUEUE
+from tests.conftest import DATA, ROOT
+
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.setenv("MATCHER_DB", str(tmp_path / "coordinator.db"))
+    created = Store()
+    created.add_coordinator("ana", PASSWORD)
+    return created
+
+
+def on_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    return at
+
+
+def signed_in(page: str = QUEUE) -> AppTest:
+    at = on_page(page)
+    at.text_input(key="sign_in_user").input("ana")
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    return at
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_queue_needs_a_sign_in(store: Store) -> None:
+    at = on_page(QUEUE)
+    assert "need you to sign in" in at.info[0].value
+    assert not at.dataframe
+
+
+def test_a_wrong_password_is_refused(store: Store) -> None:
+    at = on_page(QUEUE)
+    at.text_input(key="sign_in_user").input("ana")
+    at.text_input(key="sign_in_password").input("not-the-password")
+    at.button[0].click()
+    at.run()
+    assert "do not match" in at.error[0].value
+    assert "coordinator" not in at.session_state
+
+
+def test_import_assign_accept_override_release_export(store: Store) -> None:
+    at = signed_in()
+    assert "The queue is empty" in at.info[0].value
+    click(at, "import_demo")
+    assert "Imported 80 new referral(s)" in at.success[0].value
+
+    held = [e.value for e in at.error if "crisis protocol" in e.value]
+    assert held, "risk-flagged referrals are held at the top"
+    queue = at.dataframe[0].value
+    assert len(queue) == 80
+    assert set(queue.loc[queue["status"] == "crisis hold", "referral"]) == {
+        r for r in queue["referral"] if r in held[0]
+    }
+
+    click(at, "propose")
+    proposal = at.dataframe[1].value
+    assert "crisis hold" not in set(queue.loc[queue["referral"].isin(proposal["referral"]), "status"])
+    assert proposal["proposed therapist"].ne("").sum() > 50
+
+    # override one referral with an alternate, with a reason
+    first = at.selectbox(key="review").value
+    at.text_input(key="override_reason").input("client asked for evening sessions")
+    click(at, "override")
+    assert f"{first} assigned to" in at.success[0].value
+
+    # accept the rest
+    accept_all = next(b for b in at.button if b.key == "accept_all")
+    accept_all.click()
+    at.run()
+    assert not at.exception
+    accepted = store.assignments()
+    assert len(accepted) == proposal["proposed therapist"].ne("").sum()
+    assert (accepted["kind"] == "override").sum() == 1
+
+    # release one: its slot comes back
+    at.selectbox(key="release_pick").set_value(first)
+    at.text_input(key="release_reason").input("client found care elsewhere")
+    click(at, "release")
+    assert first not in set(store.assignments()["referral_id"])
+
+    # today's export, spreadsheet-safe, holds every decision
+    export = at.get("download_button")
+    assert any(getattr(b, "label", "") == "Download today's assignments (CSV)" for b in export)
+
+    log = store.audit()
+    assert list(log["action"][:2]) == ["add coordinator", "import referrals"]
+    assert {"override", "accepted", "release"} <= set(log["action"])
+    assert (log.loc[log["action"] == "accepted", "actor"] == "ana").all()
+
+
+def test_a_bad_referral_file_imports_nothing(store: Store) -> None:
+    frame = pd.read_csv(DATA / "referrals.csv", dtype=str, keep_default_na=False)
+    frame.loc[10, "state"] = "Nowhere"
+    at = signed_in()
+    at.file_uploader(key="referrals_upload").set_value(
+        ("queue.csv", frame.to_csv(index=False).encode(), "text/csv")
+    )
+    at.run()
+    assert not at.exception
+    assert "Nothing was imported: 1 problem(s)" in at.error[0].value
+    problems = at.dataframe[0].value
+    assert (problems.loc[0, "row"], problems.loc[0, "column"]) == (12, "state")
+    assert store.referrals() == []
+
+
+def test_the_audit_log_page(store: Store) -> None:
+    at = signed_in(AUDIT)
+    assert at.title[0].value == "Audit log"
+    assert list(at.dataframe[0].value["action"]) == ["add coordinator"]
