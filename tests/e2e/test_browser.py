@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,9 +22,11 @@ from typing import Any
 
 import pytest
 
+from matcher.store import Store
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
+PASSWORD = "browser-test-password"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
     "--headless=new",
@@ -47,13 +50,17 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    folder = tmp_path_factory.mktemp("streamlit")
+    log = folder / "server.log"
+    database = folder / "coordinator.db"
+    Store(database).add_coordinator("e2e", PASSWORD)
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "MATCHER_DB": str(database)},
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -162,3 +169,44 @@ def _walk_through(page: Any, server: str) -> None:
     rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
     assert len(rows) == 5
     assert rows[0]["rank"] == "1" and rows[0]["reasons"]
+
+
+def test_coordinator_signs_in_imports_assigns_accepts_and_exports(
+    server: str, browser: Any
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/queue")
+        page.get_by_label("Username").fill("e2e")
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Referral queue").wait_for()
+
+        page.get_by_role("button", name="Import the demo referral queue").click()
+        page.get_by_text("Imported 80 new referral(s)").wait_for()
+        page.get_by_text("held for the crisis protocol").wait_for()
+
+        page.get_by_role("button", name="Propose assignments").click()
+        accept_all = page.get_by_role("button", name=re.compile(r"^Accept all \d+ proposed"))
+        accept_all.wait_for()
+        _settled(page)
+        accept_all.click()
+        page.get_by_text(re.compile(r"^Accepted \d+ assignment")).wait_for()
+        page.screenshot(path=str(ARTIFACTS / "queue.png"))
+
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download today's assignments (CSV)").click()
+        saved = ARTIFACTS / "assignments.csv"
+        download.value.save_as(saved)
+        rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
+        assert len(rows) > 50
+        assert all(row["kind"] == "accepted" and row["decided_by"] == "e2e" for row in rows)
+        assert all(len(row["checkin_code"]) >= 20 for row in rows)
+    except BaseException:
+        page.screenshot(path=str(ARTIFACTS / "failure-coordinator.png"))
+        raise
+    finally:
+        context.close()

@@ -80,7 +80,9 @@ def test_import_assign_accept_override_release_export(store: Store) -> None:
 
     click(at, "propose")
     proposal = at.dataframe[1].value
-    assert "crisis hold" not in set(queue.loc[queue["referral"].isin(proposal["referral"]), "status"])
+    assert "crisis hold" not in set(
+        queue.loc[queue["referral"].isin(proposal["referral"]), "status"]
+    )
     assert proposal["proposed therapist"].ne("").sum() > 50
 
     # override one referral with an alternate, with a reason
