@@ -112,6 +112,15 @@ def main() -> int:
         f"App, demo directory: intake submitted -> results built in {app['median_s'] * 1000:.0f} ms "
         f"median ({app['max_s'] * 1000:.0f} ms worst of 10)\n"
     )
+    from bench.triage import assign_batch
+
+    batch = assign_batch(referrals=2000, therapists=10_000)
+    print(
+        f"Triage: {batch['referrals']:,} referrals into the open slots of "
+        f"{batch['therapists']:,} therapists ({batch['slots']:,} slots) in "
+        f"{batch['seconds']:.1f} s; {batch['assigned']:,} assigned, {batch['crisis']:,} crisis, "
+        f"{batch['unassigned']:,} unassigned\n"
+    )
     if not rows:
         return 0
     print("| therapists | synth | load+validate+encode CSV | same, Parquet | rank p50 | rank p95 "
