@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from matcher.ui.common import AUDIT, INTAKE, METHOD, QUEUE, RESULTS, UPLOAD
+from matcher.ui.common import AUDIT, CHECKIN, INTAKE, METHOD, QUEUE, RESULTS, UPLOAD
 
 st.set_page_config(page_title="Rapport-first therapist matching", page_icon=":material/handshake:")
 navigation = st.navigation(
@@ -10,6 +10,7 @@ navigation = st.navigation(
         "For clients": [
             st.Page(INTAKE, title="Find a therapist", icon=":material/explore:", default=True),
             st.Page(RESULTS, title="Your matches", icon=":material/list_alt:"),
+            st.Page(CHECKIN, title="Check in after a session", icon=":material/rate_review:"),
         ],
         "For clinics": [
             st.Page(QUEUE, title="Referral queue", icon=":material/assignment_ind:"),

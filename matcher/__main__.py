@@ -18,6 +18,7 @@ from typing import Any
 
 from matcher import synth
 from matcher import vocabulary as V
+from matcher.checkins import CHECKIN_FIELDS
 from matcher.directory import load_directory
 from matcher.explain import (
     describe_exclusion,
@@ -32,8 +33,10 @@ from matcher.report import spreadsheet_safe
 from matcher.schema import (
     DIRECTORY_FIELDS,
     DIRECTORY_RULES,
+    FIRST_ROW,
     InvalidInput,
     Problem,
+    load_table,
     read_table,
     validate_table,
     write_table,
@@ -52,6 +55,7 @@ Rapport-first therapist matching.
   validate  check a directory or referral file and list every problem in it
   triage    assign a referral queue to therapists' open slots, with reasons
   synth     make a realistic synthetic directory (and referral queue) for trials
+  checkins import   import a clinic's existing check-in data
   add-coordinator / demo-account   coordinator logins (stored as salted hashes)
 
 Run 'python -m matcher COMMAND --help' for the options of each command.
@@ -131,6 +135,24 @@ def _parser() -> argparse.ArgumentParser:
         "password and print it once, so a newcomer can reach the coordinator pages.",
     )
     demo.set_defaults(run=_demo_account)
+
+    checkins = commands.add_parser(
+        "checkins",
+        help="import a clinic's existing check-in data",
+        description="Work with rapport check-ins stored in the database (MATCHER_DB).",
+    )
+    checkin_commands = checkins.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    importer = checkin_commands.add_parser(
+        "import",
+        help="import check-ins from a CSV file",
+        description="Import a clinic's existing feedback: columns therapist_id, date, session "
+        "and one 1-5 column per rapport item (" + ", ".join(V.ITEMS) + "). The file is "
+        "checked as a whole; one bad row and nothing is imported.",
+    )
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--directory", type=Path,
+                          help="also check that every therapist_id is in this directory")  # fmt: skip
+    importer.set_defaults(run=_import_checkins)
 
     validator = commands.add_parser(
         "validate",
@@ -218,6 +240,33 @@ def _demo_account(args: argparse.Namespace) -> int:
         "  Sign in on the app's 'Referral queue' page. Add real accounts with\n"
         "  `python -m matcher add-coordinator NAME`.\n"
     )
+    return 0
+
+
+def _import_checkins(args: argparse.Namespace) -> int:
+    table = load_table(args.file, CHECKIN_FIELDS)
+    if args.directory is not None:
+        known = load_directory(args.directory).row_of
+        unknown = [
+            Problem(
+                args.file.name,
+                position + FIRST_ROW,
+                "therapist_id",
+                therapist,
+                f"no therapist with this id in {args.directory.name}",
+            )
+            for position, therapist in enumerate(table["therapist_id"])
+            if therapist not in known
+        ]
+        if unknown:
+            raise InvalidInput(unknown)
+    rows = [
+        (str(row["therapist_id"]), row["date"].date(), int(row["session"]),
+         {item: int(row[item]) for item in V.ITEMS})
+        for row in table.to_dict("records")
+    ]  # fmt: skip
+    count = Store().import_checkins(rows, "command line")
+    print(f"Imported {count:,} check-ins from {args.file.name}.")
     return 0
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from matcher import vocabulary as V
+from matcher.checkins import Rupture
 from matcher.preferences import Preferences
 from matcher.scoring import Evidence, ItemEvidence, Match, Ranking, Relaxation
 from matcher.triage import Unassigned
@@ -344,6 +345,33 @@ CRISIS_STEPS = (
     "(Suicide & Crisis Lifeline: call or text, any hour) and stay with them until connected.",
     "Record what was done, and match only once a clinician has reviewed the risk.",
 )
+
+
+REPAIR_STEP = (
+    "Suggested next step: a repair conversation. The therapist asks the client for feedback on "
+    "what is not working and adjusts; feedback asked for and acted on is how strained "
+    "relationships mend."
+)
+REMATCH_STEP = (
+    "{n} ruptures so far: consider a rematch. The alternates below exclude the current "
+    "therapist and have a free slot."
+)
+
+
+def describe_rupture(rupture: Rupture) -> str:
+    """'rated feeling heard low (a prioritised item); feeling safe fell sharply since last time'."""
+    parts = []
+    if rupture.low:
+        parts.append(
+            f"rated {_and(V.ITEM_BY_KEY[i].feeling for i in rupture.low)} low, though it matters "
+            "to them"
+        )
+    if rupture.dropped:
+        parts.append(
+            f"{_and(V.ITEM_BY_KEY[i].feeling for i in rupture.dropped)} fell sharply since the "
+            "last check-in"
+        )
+    return "; ".join(parts) + "."
 
 
 def describe_unassigned(reason: Unassigned, p: Preferences) -> str:

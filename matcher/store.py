@@ -15,20 +15,25 @@ import hmac
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
+from matcher.checkins import CheckIn
 from matcher.preferences import Preferences
 from matcher.triage import Referral
+from matcher.vocabulary import ITEMS
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "var" / "matcher.db"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # ~50 ms per check on this machine: slow on purpose
 MIN_PASSWORD = 10
+FREE_FAILURES = 3  # wrong check-in codes allowed in the window before each try is slowed down
+
+CheckInRow = tuple[str, date, int, Mapping[str, int]]  # therapist_id, day, session, ratings
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -76,6 +81,31 @@ MIGRATIONS: tuple[str, ...] = (
         therapist_id TEXT,
         detail TEXT NOT NULL DEFAULT ''
     );
+    """,
+    """
+    CREATE TABLE checkins (
+        id INTEGER PRIMARY KEY,
+        checkin_code TEXT REFERENCES assignments(checkin_code),
+        therapist_id TEXT NOT NULL,
+        session INTEGER NOT NULL CHECK (session >= 1),
+        day TEXT NOT NULL,
+        safe INTEGER NOT NULL CHECK (safe BETWEEN 1 AND 5),
+        heard INTEGER NOT NULL CHECK (heard BETWEEN 1 AND 5),
+        understood INTEGER NOT NULL CHECK (understood BETWEEN 1 AND 5),
+        seen INTEGER NOT NULL CHECK (seen BETWEEN 1 AND 5),
+        connected INTEGER NOT NULL CHECK (connected BETWEEN 1 AND 5),
+        valued INTEGER NOT NULL CHECK (valued BETWEEN 1 AND 5),
+        on_my_team INTEGER NOT NULL CHECK (on_my_team BETWEEN 1 AND 5),
+        clear_plan INTEGER NOT NULL CHECK (clear_plan BETWEEN 1 AND 5),
+        honest INTEGER NOT NULL CHECK (honest BETWEEN 1 AND 5),
+        comment TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL CHECK (source IN ('client', 'import')),
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_checkin_per_session ON checkins(checkin_code, session)
+        WHERE checkin_code IS NOT NULL;
+    CREATE INDEX checkins_by_therapist ON checkins(therapist_id);
+    CREATE TABLE failed_codes (at TEXT NOT NULL);
     """,
 )
 
@@ -314,6 +344,115 @@ class Store:
     ) -> None:
         with self._connect(write=True) as connection:
             _audit(connection, actor, action, referral_id, None, detail)
+
+    # -----------------------------------------------------------------------------------------
+    # Check-ins
+
+    def checkin_target(self, code: str) -> tuple[str, str] | None:
+        """(referral_id, therapist_id) the code belongs to, or None for an unknown code."""
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ?",
+                (code.strip(),),
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def record_checkin(
+        self, code: str, therapist_id: str, session: int, ratings: Mapping[str, int],
+        comment: str = "",
+    ) -> str:  # fmt: skip
+        """Store a client's check-in; returns the referral id. Misuse raises StoreError."""
+        _check_ratings(ratings)
+        if self.checkin_target(code) is None:
+            self.note_failed_code()  # its own transaction: the refusal below must not undo it
+            raise StoreError("that check-in code is not recognised")
+        with self._connect(write=True) as connection:
+            row = connection.execute(
+                "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ?",
+                (code.strip(),),
+            ).fetchone()
+            if row[1] != therapist_id:
+                raise StoreError("this code is for a different therapist")
+            if connection.execute(
+                "SELECT 1 FROM checkins WHERE checkin_code = ? AND session = ?",
+                (code.strip(), session),
+            ).fetchone():
+                raise StoreError(f"session {session} already has a check-in with this code")
+            _insert_checkin(connection, code.strip(), therapist_id, session,
+                            date.today(), ratings, comment, "client")  # fmt: skip
+            _audit(connection, "client", "check-in", row[0], therapist_id, f"session {session}")
+        return str(row[0])
+
+    def note_failed_code(self) -> None:
+        with self._connect(write=True) as connection:
+            connection.execute("INSERT INTO failed_codes VALUES (?)", (_now(),))
+
+    def code_delay(self, window_minutes: int = 15) -> float:
+        """Seconds to wait before checking another code: doubles with each recent failure."""
+        since = (datetime.now(UTC) - timedelta(minutes=window_minutes)).isoformat(
+            timespec="seconds"
+        )
+        with self._connect() as connection:
+            failures = connection.execute(
+                "SELECT COUNT(*) FROM failed_codes WHERE at >= ?", (since,)
+            ).fetchone()[0]
+        return 0.0 if failures < FREE_FAILURES else float(min(2 ** (failures - FREE_FAILURES), 30))
+
+    def import_checkins(self, rows: Sequence[CheckInRow], actor: str) -> int:
+        """A clinic's existing feedback, all rows or none."""
+        with self._connect(write=True) as connection:
+            for therapist_id, day, session, ratings in rows:
+                _check_ratings(ratings)
+                _insert_checkin(connection, None, therapist_id, session, day, ratings, "", "import")
+            _audit(connection, actor, "import check-ins", detail=f"{len(rows)} check-ins")
+        return len(rows)
+
+    def checkin_ratings(self) -> list[tuple[str, tuple[int, ...]]]:
+        """Every check-in as (therapist_id, ratings in item order), for measured rapport."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT therapist_id, {', '.join(ITEMS)} FROM checkins ORDER BY id"
+            ).fetchall()
+        return [(str(row[0]), tuple(int(v) for v in row[1:])) for row in rows]
+
+    def checkins_for(self, code: str) -> list[CheckIn]:
+        """One client's check-ins about one therapist (by code), in session order."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT therapist_id, session, day, comment, {', '.join(ITEMS)} FROM checkins "
+                "WHERE checkin_code = ? ORDER BY session",
+                (code,),
+            ).fetchall()
+        return [
+            CheckIn(str(r[0]), int(r[1]), dict(zip(ITEMS, map(int, r[4:]), strict=True)),
+                    date.fromisoformat(r[2]), str(r[3]))
+            for r in rows
+        ]  # fmt: skip
+
+
+def _check_ratings(ratings: Mapping[str, int]) -> None:
+    if set(ratings) != set(ITEMS):
+        raise StoreError("a check-in rates all nine items")
+    if not all(isinstance(v, int) and 1 <= v <= 5 for v in ratings.values()):
+        raise StoreError("every rating is a whole number from 1 to 5")
+
+
+def _insert_checkin(
+    connection: sqlite3.Connection,
+    code: str | None,
+    therapist_id: str,
+    session: int,
+    day: date,
+    ratings: Mapping[str, int],
+    comment: str,
+    source: str,
+) -> None:
+    connection.execute(
+        f"INSERT INTO checkins (checkin_code, therapist_id, session, day, {', '.join(ITEMS)}, "
+        f"comment, source, created_at) VALUES ({', '.join('?' * (len(ITEMS) + 7))})",
+        (code, therapist_id, session, day.isoformat(), *(int(ratings[i]) for i in ITEMS),
+         comment.strip(), source, _now()),
+    )  # fmt: skip
 
 
 def _audit(

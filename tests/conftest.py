@@ -83,6 +83,14 @@ def prefs(**fields: Any) -> Preferences:
     return parse_preferences({"state": "NC", **fields})
 
 
+@pytest.fixture(autouse=True)
+def private_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own coordinator database; none ever writes into the project."""
+    path = tmp_path / "matcher.db"
+    monkeypatch.setenv("MATCHER_DB", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo() -> Directory:
     return load_directory(DATA / "therapists.csv")

@@ -24,10 +24,23 @@ def store(tmp_path: Path) -> Store:
 
 
 def test_the_schema_is_created_in_wal_mode(store: Store) -> None:
-    assert store.schema_version == 1
+    from matcher.store import MIGRATIONS
+
+    assert store.schema_version == len(MIGRATIONS)
     with sqlite3.connect(store.path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert Store(store.path).schema_version == 1  # opening again migrates nothing
+    assert Store(store.path).schema_version == len(MIGRATIONS)  # opening again migrates nothing
+
+
+def test_an_older_database_is_migrated_forward(tmp_path: Path) -> None:
+    from matcher.store import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:  # a version-1 database, as the first release made
+        connection.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    migrated = Store(path)
+    assert migrated.schema_version == len(MIGRATIONS)
+    assert migrated.checkin_ratings() == []
 
 
 def test_import_is_idempotent_and_keeps_what_was_there(store: Store) -> None:

@@ -11,19 +11,22 @@ from pathlib import Path
 
 import streamlit as st
 
+from matcher.checkins import with_checkins
 from matcher.directory import Directory, load_directory
 from matcher.preferences import Preferences
+from matcher.ui.auth import store
 
 DEMO_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "therapists.csv"
 DEMO_REFERRALS = DEMO_DIRECTORY.with_name("referrals.csv")
 PAGES = Path(__file__).resolve().parent / "pages"
-INTAKE, RESULTS, UPLOAD, METHOD, QUEUE, AUDIT = (
+INTAKE, RESULTS, UPLOAD, METHOD, QUEUE, AUDIT, CHECKIN = (
     "matcher/ui/pages/intake.py",
     "matcher/ui/pages/results.py",
     "matcher/ui/pages/directory.py",
     "matcher/ui/pages/method.py",
     "matcher/ui/pages/queue.py",
     "matcher/ui/pages/audit.py",
+    "matcher/ui/pages/checkin.py",
 )
 PRIVACY = (
     "Private by design: your answers stay in this browser tab only. Nothing is saved on our "
@@ -39,11 +42,14 @@ def demo_directory() -> Directory:
 
 
 def current_directory() -> tuple[Directory, str]:
-    """The directory this session uses: an uploaded one, or the demo; with a name for it."""
+    """The directory this session uses (uploaded, or the demo) with every check-in recorded
+    since added to its measured rapport, so a new check-in counts in the very next ranking."""
     uploaded = st.session_state.get("directory")
     if isinstance(uploaded, Directory):
-        return uploaded, str(st.session_state.get("directory_name", uploaded.source))
-    return demo_directory(), "the demo directory"
+        base, name = uploaded, str(st.session_state.get("directory_name", uploaded.source))
+    else:
+        base, name = demo_directory(), "the demo directory"
+    return with_checkins(base, store().checkin_ratings()), name
 
 
 def preferences() -> Preferences | None:

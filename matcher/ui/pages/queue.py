@@ -10,7 +10,15 @@ import pandas as pd
 import streamlit as st
 
 from matcher import vocabulary as V
-from matcher.explain import CRISIS_STEPS, describe_unassigned, explain
+from matcher.checkins import rupture_state
+from matcher.explain import (
+    CRISIS_STEPS,
+    REMATCH_STEP,
+    REPAIR_STEP,
+    describe_rupture,
+    describe_unassigned,
+    explain,
+)
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput
 from matcher.store import StoreError, export_day
@@ -101,10 +109,53 @@ if held:
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
 
 # ---------------------------------------------------------------------------------------------
+# Ruptures from check-ins: repair first, rematch if it happens again
+
+by_id = {r.referral_id: r for r in stored}
+strained = {
+    rid: state
+    for rid, code in codes.items()
+    if (state := rupture_state(db.checkins_for(code), by_id[rid].preferences)) is not None
+}
+if strained:
+    st.header("Relationships that need attention")
+    for rid, state in sorted(strained.items()):
+        current = assigned_to[rid]
+        with st.container(border=True):
+            st.markdown(plain(f"{rid} with {therapist_name(current)}: "
+                              f"{describe_rupture(state.last)}"))  # fmt: skip
+            if state.step == "repair":
+                st.markdown(plain(REPAIR_STEP))
+                continue
+            st.warning(plain(REMATCH_STEP.format(n=state.ruptures)))
+            others = {t: n for t, n in slots_left.items() if t != current}
+            [option] = triage(directory, [by_id[rid]], today, others)
+            choices = ([option.match.therapist_id] if option.match else []) + [
+                c.therapist_id for c in option.alternates
+            ]
+            if not choices:
+                st.caption("No other therapist who fits has a free slot right now.")
+                continue
+            new = st.selectbox("Rematch to", choices, format_func=therapist_name,
+                               key=f"rematch_pick_{rid}")  # fmt: skip
+            if st.button("Rematch", key=f"rematch_{rid}"):
+                try:
+                    db.release(rid, actor, "rematch after repeated ruptures")
+                    db.book(rid, new, capacity.get(new, 0), actor, kind="override",
+                            reason="rematch after repeated ruptures in check-ins")  # fmt: skip
+                except StoreError as error:
+                    st.error(plain(str(error)))
+                else:
+                    st.session_state["flash"] = f"{rid} rematched to {new}."
+                    st.rerun()
+
+# ---------------------------------------------------------------------------------------------
 # The queue
 
 
 def status_of(r: Referral) -> str:
+    if r.referral_id in strained:
+        return f"rupture: {strained[r.referral_id].step}"
     if r.referral_id in assigned_to:
         return "assigned"
     return "crisis hold" if r.crisis else "waiting"
@@ -112,8 +163,8 @@ def status_of(r: Referral) -> str:
 
 st.header("Queue")
 left, middle, right, far = st.columns(4)
-statuses = left.multiselect("Status", ["crisis hold", "waiting", "assigned"],
-                            default=["crisis hold", "waiting", "assigned"], key="f_status")  # fmt: skip
+every_status = ["crisis hold", "rupture: rematch", "rupture: repair", "waiting", "assigned"]
+statuses = left.multiselect("Status", every_status, default=every_status, key="f_status")  # fmt: skip
 urgencies = middle.multiselect("Urgency", list(V.URGENCIES), default=list(V.URGENCIES),
                                key="f_urgency")  # fmt: skip
 states = right.multiselect("State", sorted({r.preferences.state for r in stored}), key="f_state")
@@ -150,7 +201,6 @@ st.caption(f"{len(shown)} of {len(stored)} referrals shown.")
 
 st.header("Assign")
 waiting = [r for r in ordered if status_of(r) == "waiting"]
-by_id = {r.referral_id: r for r in stored}
 chosen = st.multiselect(
     "Referrals to assign (every waiting referral without a risk flag, unless you narrow it)",
     [r.referral_id for r in waiting],

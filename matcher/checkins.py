@@ -1,0 +1,122 @@
+"""Check-ins close the loop: clients' ratings become measured rapport; low ones flag ruptures.
+
+A check-in is a client's 1-5 rating of the nine rapport items about their therapist after a
+session. Ratings add to the therapist's measured rapport (shrunk toward the directory mean, see
+``directory.Directory.with_checkins``). A check-in is a **rupture** when it is low on an item
+the client prioritised, or drops sharply from their previous one. Article 001: asking for
+feedback lets the therapist repair damage to the relationship, so the first rupture suggests a
+repair conversation; a second suggests a rematch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher import vocabulary as V
+from matcher.directory import Directory
+from matcher.preferences import Preferences
+from matcher.schema import Field
+
+LOW = 2  # a rating at or below this ("a little" or "not at all") on a prioritised item...
+PRIORITISED = 2  # ...that the client rated at least "important"
+SHARP_DROP = 2  # points lost on any item since the client's previous check-in
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    therapist_id: str
+    session: int
+    ratings: Mapping[str, int]  # item -> 1..5
+    day: date
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Rupture:
+    """Why a check-in signals a strained relationship."""
+
+    low: tuple[str, ...]  # prioritised items rated low
+    dropped: tuple[str, ...]  # items that fell sharply since the previous check-in
+
+
+@dataclass(frozen=True)
+class RuptureState:
+    ruptures: int
+    step: Literal["repair", "rematch"]
+    last: Rupture
+
+
+def rupture(
+    checkin: CheckIn, previous: CheckIn | None, priorities: Preferences | None
+) -> Rupture | None:
+    """The rupture this check-in signals, if any."""
+    weights = priorities.priorities if priorities is not None else None
+    low = tuple(
+        item
+        for item in V.ITEMS
+        if checkin.ratings[item] <= LOW and weights is not None
+        and getattr(weights, item) >= PRIORITISED
+    )  # fmt: skip
+    dropped = (
+        tuple(
+            item for item in V.ITEMS if previous.ratings[item] - checkin.ratings[item] >= SHARP_DROP
+        )
+        if previous is not None
+        else ()
+    )
+    return Rupture(low, dropped) if low or dropped else None
+
+
+def rupture_state(
+    history: Sequence[CheckIn], priorities: Preferences | None
+) -> RuptureState | None:
+    """Ruptures over one client's check-ins with one therapist, in session order."""
+    ordered = sorted(history, key=lambda c: c.session)
+    if not ordered:
+        return None
+    found = [
+        r
+        for previous, current in zip([None, *ordered[:-1]], ordered, strict=True)
+        if (r := rupture(current, previous, priorities)) is not None
+    ]
+    if not found:
+        return None
+    return RuptureState(len(found), "repair" if len(found) == 1 else "rematch", found[-1])
+
+
+def totals(
+    directory: Directory, checkins: Sequence[tuple[str, Sequence[int]]]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(counts (n,), item sums (n, 9)) over the directory's rows; unknown therapists ignored."""
+    counts = np.zeros(len(directory), dtype=np.int64)
+    sums = np.zeros((len(directory), len(V.ITEMS)))
+    for therapist_id, ratings in checkins:
+        row = directory.row_of.get(therapist_id)
+        if row is not None:
+            counts[row] += 1
+            sums[row] += ratings
+    return counts, sums
+
+
+def with_checkins(directory: Directory, checkins: Sequence[tuple[str, Sequence[int]]]) -> Directory:
+    """The directory with new check-ins added to its measured rapport (itself if none)."""
+    if not checkins:
+        return directory
+    counts, sums = totals(directory, checkins)
+    return directory.with_checkins(counts, sums) if counts.any() else directory
+
+
+# The bulk import file: a clinic's existing feedback (DESIGN: therapist_id, date, session, one
+# 1-5 column per item, named by the item key).
+CHECKIN_FIELDS: tuple[Field, ...] = (
+    Field("therapist_id", "text", noun="therapist id"),
+    Field("date", "date"),
+    Field("session", "integer", low=1, high=1000),
+    *(Field(item, "integer", low=V.CHECKIN_MIN, high=V.CHECKIN_MAX) for item in V.ITEMS),
+)

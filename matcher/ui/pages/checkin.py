@@ -1,0 +1,103 @@
+"""Check in after a session (clients; a code, no login): nine ratings, then a reflection."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from matcher import vocabulary as V
+from matcher.store import StoreError
+from matcher.ui.auth import store
+from matcher.ui.common import crisis_resources, current_directory, plain
+
+SCALE = {1: "1 · not at all", 2: "2 · a little", 3: "3 · somewhat", 4: "4 · mostly",
+         5: "5 · completely"}  # fmt: skip
+WHO_SEES = (
+    "**Who sees your answers.** Your clinic's intake coordinators see this check-in, including "
+    "your comment, so they can help if something is not working. Your therapist is not shown "
+    "your individual answers. Future clients only ever see averages over many check-ins, "
+    "never your name or your words."
+)
+
+db = store()
+st.title("Check in after a session")
+st.markdown(
+    "A few minutes after a session, ask yourself how it felt. Your answers help you notice "
+    "how the relationship is going, help your clinic act if it isn't, and — combined with "
+    "others' — help the next person find a therapist who fits."
+)
+
+target = st.session_state.get("checkin_target")
+if target is None:
+    with st.form("code"):
+        code = st.text_input("Your check-in code (from your clinic)", key="checkin_code_input")
+        go = st.form_submit_button("Continue", type="primary")
+    if go:
+        wait = db.code_delay()
+        if wait:
+            with st.spinner("Checking…"):
+                time.sleep(wait)  # many wrong codes lately: each try is slowed down
+        found = db.checkin_target(code) if code.strip() else None
+        if found is None:
+            db.note_failed_code()
+            st.error("That code is not recognised. Check it with your clinic and try again.")
+            st.stop()
+        st.session_state["checkin_target"] = (code.strip(), *found)
+        st.rerun()
+    st.stop()
+
+code, referral_id, therapist_id = target
+directory, _ = current_directory()
+row = directory.row_of.get(therapist_id)
+name = str(directory.text["name"][row]) if row is not None else therapist_id
+
+if st.session_state.get("checked_in"):
+    st.success("Thank you. Your check-in was received.")
+    st.header("Now, for yourself")
+    st.markdown("After your sessions so far, ask yourself:")
+    st.markdown("\n".join(f"- {item.self_check}" for item in V.RAPPORT_ITEMS))
+    st.markdown(
+        "**If some answers are no,** say so to your therapist. Asking for and using your "
+        "feedback is part of good therapy, and it lets a strained relationship be repaired. "
+        "If things still do not improve, ask your clinic's coordinator for a different "
+        "therapist: a rematch is a normal request, not a failure."
+    )
+    crisis_resources()
+    if st.button("Check in about another session", key="again"):
+        st.session_state.pop("checked_in", None)
+        st.rerun()
+    st.stop()
+
+history = db.checkins_for(code)
+st.info(plain(f"You are checking in about your sessions with {name}."))
+with st.form("checkin"):
+    session = st.number_input(
+        "Which session was this? (1 for the first)",
+        min_value=1,
+        max_value=1000,
+        value=len(history) + 1,
+        step=1,
+        key="checkin_session",
+    )
+    ratings = {
+        item.key: st.select_slider(
+            item.statement,
+            options=list(SCALE),
+            value=3,
+            format_func=SCALE.__getitem__,
+            key=f"rate_{item.key}",
+        )
+        for item in V.RAPPORT_ITEMS
+    }
+    comment = st.text_area("Anything you would like to add? (optional)", key="checkin_comment")
+    st.markdown(WHO_SEES)
+    sent = st.form_submit_button("Send my check-in", type="primary")
+if sent:
+    try:
+        db.record_checkin(code, therapist_id, int(session), ratings, comment)
+    except StoreError as error:
+        st.error(plain(str(error).capitalize() + "."))
+        st.stop()
+    st.session_state["checked_in"] = True
+    st.rerun()

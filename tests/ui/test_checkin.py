@@ -1,0 +1,107 @@
+"""The check-in page (code, no login) and ruptures reaching the coordinator, via AppTest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from matcher import vocabulary as V
+from matcher.store import Store
+from matcher.triage import Referral
+from matcher.ui.common import CHECKIN, QUEUE
+from tests.conftest import ROOT, TODAY, prefs
+
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def code(private_database: Path) -> str:
+    store = Store(private_database)
+    store.add_coordinator("ana", PASSWORD)
+    referral = Referral("R1", TODAY - timedelta(days=3), "routine", False, False,
+                        prefs(priorities={"heard": 3}, concerns=["anxiety"]))  # fmt: skip
+    store.import_referrals([referral], "ana")
+    return store.book("R1", "T0000010", capacity=1, actor="ana").checkin_code
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(name).run()
+    assert not at.exception
+    return at
+
+
+def enter(at: AppTest, code: str) -> AppTest:
+    at.text_input(key="checkin_code_input").input(code)
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    return at
+
+
+def send(at: AppTest, session: int, **ratings: int) -> AppTest:
+    at.number_input(key="checkin_session").set_value(session)
+    for item in V.ITEMS:
+        at.select_slider(key=f"rate_{item}").set_value(ratings.get(item, 4))
+    at.text_area(key="checkin_comment").input("<b>not bold</b>")
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_a_wrong_code_is_refused(code: str) -> None:
+    at = enter(page(CHECKIN), "not-a-real-code")
+    assert "not recognised" in at.error[0].value
+
+
+def test_a_checkin_says_who_sees_it_then_offers_a_reflection(
+    code: str, private_database: Path
+) -> None:
+    at = enter(page(CHECKIN), code)
+    assert "You are checking in about your sessions with" in at.info[0].value.replace("\\", "")
+    labels = [s.label for s in at.select_slider]
+    assert V.ITEM_BY_KEY["heard"].statement in labels
+    assert any("Who sees your answers" in m.value for m in at.markdown)
+    send(at, 1, heard=5)
+    assert "Your check-in was received" in at.success[0].value
+    text = " ".join(m.value for m in at.markdown)
+    assert V.ITEM_BY_KEY["safe"].self_check in text and "rematch" in text
+    assert Store(private_database).checkins_for(code)[0].comment == "<b>not bold</b>"
+
+
+def test_the_same_session_twice_is_refused(code: str) -> None:
+    at = send(enter(page(CHECKIN), code), 1)
+    at.button(key="again").click()
+    at.run()
+    send(at, 1)
+    assert "already has a check-in" in at.error[0].value.replace("\\", "")
+
+
+def test_two_ruptures_bring_a_rematch_to_the_coordinator(code: str, private_database: Path) -> None:
+    store = Store(private_database)
+    store.record_checkin(code, "T0000010", 1, dict.fromkeys(V.ITEMS, 4))
+    store.record_checkin(code, "T0000010", 2, {**dict.fromkeys(V.ITEMS, 4), "heard": 1})
+
+    at = page(QUEUE)
+    at.text_input(key="sign_in_user").input("ana")
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button[0].click()
+    at.run()
+    assert "repair conversation" in " ".join(m.value for m in at.markdown).replace("\\", "")
+
+    store.record_checkin(code, "T0000010", 3, {**dict.fromkeys(V.ITEMS, 4), "heard": 2})
+    at.run()
+    assert "2 ruptures so far" in at.warning[0].value
+    new = at.selectbox(key="rematch_pick_R1").value
+    assert new != "T0000010"
+    at.button(key="rematch_R1").click()
+    at.run()
+    assert not at.exception
+    active = store.assignments()
+    assert list(active["therapist_id"]) == [new]
+    assert list(store.audit()["action"][-2:]) == ["release", "override"]
