@@ -32,6 +32,13 @@ def store() -> Store:
             path = st.secrets.get("database", {}).get("path")
         except Exception:
             path = None
+    return _opened(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _opened(path: str | None) -> Store:
+    """One Store per database file and process: it holds no user state, only the path, and
+    opening it migrates the schema, which should happen once rather than on every rerun."""
     return Store(path)
 
 

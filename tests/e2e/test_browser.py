@@ -139,6 +139,8 @@ def _walk_through(page: Any, server: str) -> None:
     page.get_by_role("heading", name="Your matches").wait_for()
     page.get_by_text("therapists can serve you").wait_for()
     page.get_by_role("heading", name="Your shortlist").wait_for()  # the last part of the page
+    page.locator('[data-testid="stMetric"]').nth(4).wait_for()
+    _settled(page)
     assert page.get_by_text("Why not higher").count() >= 1
     assert page.locator('[data-testid="stMetric"]').count() == 5
     page.get_by_role("heading", name="Your matches").scroll_into_view_if_needed()
@@ -205,6 +207,16 @@ def test_coordinator_signs_in_imports_assigns_accepts_and_exports(
         assert len(rows) > 50
         assert all(row["kind"] == "accepted" and row["decided_by"] == "e2e" for row in rows)
         assert all(len(row["checkin_code"]) >= 20 for row in rows)
+
+        # the client's side of the loop: a check-in with the code from the export
+        page.goto(f"{server}/checkin")
+        page.get_by_label("Your check-in code (from your clinic)").fill(rows[0]["checkin_code"])
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_text("You are checking in about your sessions with").wait_for()
+        page.get_by_text("Who sees your answers").wait_for()
+        page.get_by_role("button", name="Send my check-in").click()
+        page.get_by_text("Your check-in was received").wait_for()
+        page.get_by_text("If some answers are no").wait_for()
     except BaseException:
         page.screenshot(path=str(ARTIFACTS / "failure-coordinator.png"))
         raise
