@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench quality lint clean
 
 $(VENV)/.installed-app: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,15 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed-app
+$(VENV)/.installed-bench: $(VENV)/.installed-app pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench
+
+quality: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.quality
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

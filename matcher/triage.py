@@ -162,7 +162,7 @@ def triage(
     chosen: dict[str, Candidate] = {}
     for urgency in V.URGENCIES:  # urgent referrals take scarce slots first
         tier = [r for r in ordered if not r.crisis and r.urgency == urgency]
-        placed = _assign(tier, shortlists, remaining)
+        placed = assign_tier(tier, shortlists, remaining)
         for candidate in placed.values():
             remaining[candidate.therapist_id] -= 1
         chosen.update(placed)
@@ -200,7 +200,7 @@ def _best(
     )
 
 
-def _assign(
+def assign_tier(
     tier: Sequence[Referral],
     shortlists: Mapping[str, Sequence[Candidate]],
     remaining: Mapping[str, int],

@@ -135,3 +135,17 @@ def test_the_audit_log_page(store: Store) -> None:
     at = signed_in(AUDIT)
     assert at.title[0].value == "Audit log"
     assert list(at.dataframe[0].value["action"]) == ["add coordinator"]
+
+
+def test_a_held_referral_is_assigned_only_by_hand_with_a_note(store: Store) -> None:
+    at = signed_in()
+    click(at, "import_demo")
+    hold = at.selectbox(key="hold_pick").value
+    click(at, "hold_assign")  # no note: refused, nothing booked
+    assert "needs a reason" in at.error[0].value
+    assert store.assignments().empty
+    at.text_input(key="hold_note").input("called back; safety plan agreed with a clinician")
+    click(at, "hold_assign")
+    booked = store.assignments()
+    assert list(booked["referral_id"]) == [hold]
+    assert booked.loc[0, "reason"].startswith("after crisis protocol: called back")

@@ -21,6 +21,7 @@ from matcher.explain import (
 )
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput
+from matcher.scoring import rank
 from matcher.store import StoreError, export_day
 from matcher.triage import Outcome, Referral, load_queue, open_slots, queue_order, triage
 from matcher.ui.auth import coordinator, store
@@ -107,6 +108,30 @@ if held:
             icon=":material/emergency:",
         )
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
+        st.caption("Once a clinician has reviewed the risk, assign the referral by hand here.")
+        hold = st.selectbox("Held referral", [r.referral_id for r in held], key="hold_pick")
+        referral = next(r for r in held if r.referral_id == hold)
+        best = [
+            m for m in rank(directory, referral.preferences, top=10, today=today).matches
+            if slots_left.get(m.therapist_id, 0) > 0
+        ][:5]  # fmt: skip
+        if best:
+            hold_to = st.selectbox(
+                "Therapist", [m.therapist_id for m in best], format_func=therapist_name,
+                key="hold_therapist",
+            )  # fmt: skip
+            note = st.text_input("What was done under the protocol", key="hold_note")
+            if st.button("Assign after the crisis protocol", key="hold_assign"):
+                try:
+                    db.book(hold, hold_to, capacity.get(hold_to, 0), actor, kind="override",
+                            reason=f"after crisis protocol: {note}" if note.strip() else "")  # fmt: skip
+                except StoreError as error:
+                    st.error(plain(str(error)))
+                else:
+                    st.session_state["flash"] = f"{hold} assigned to {hold_to} after the protocol."
+                    st.rerun()
+        else:
+            st.caption("No therapist who fits has a free slot right now.")
 
 # ---------------------------------------------------------------------------------------------
 # Ruptures from check-ins: repair first, rematch if it happens again
