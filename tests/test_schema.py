@@ -96,7 +96,7 @@ def test_extra_columns_are_kept_and_ignored(tmp_path: Path) -> None:
     [
         (b"", "the file is empty"),
         (b"   \n\n", "the file is empty"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV text file"),
         (b"therapist_id,name\nT1,Jos\xe9\n", "not UTF-8"),
         (b"just one line of prose without commas\n", "header row"),
         (b'therapist_id,name\n"T1,unclosed\n', "not a well-formed CSV"),
