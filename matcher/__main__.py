@@ -11,7 +11,7 @@ import getpass
 import json
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -188,19 +188,24 @@ def _parser() -> argparse.ArgumentParser:
 # Commands
 
 
-def _rank(args: argparse.Namespace) -> int:
+def _load_all(*loads: tuple[Callable[[Path], Any], Path]) -> list[Any]:
+    """Load several input files, reporting the problems of all of them together."""
     problems: list[Problem] = []
-    directory = preferences = None
-    try:
-        directory = load_directory(args.directory)
-    except InvalidInput as error:
-        problems.extend(error.problems)
-    try:
-        preferences = load_preferences(args.preferences)
-    except InvalidInput as error:
-        problems.extend(error.problems)
-    if problems or directory is None or preferences is None:
+    loaded = []
+    for load, path in loads:
+        try:
+            loaded.append(load(path))
+        except InvalidInput as error:
+            problems.extend(error.problems)
+    if problems:
         raise InvalidInput(problems)
+    return loaded
+
+
+def _rank(args: argparse.Namespace) -> int:
+    directory, preferences = _load_all(
+        (load_directory, args.directory), (load_preferences, args.preferences)
+    )
     ranking = rank(directory, preferences, top=args.top, today=args.today)
     if args.format == "json":
         print(json.dumps(_ranking_json(ranking, preferences, directory), indent=2))
@@ -271,18 +276,7 @@ def _import_checkins(args: argparse.Namespace) -> int:
 
 
 def _triage(args: argparse.Namespace) -> int:
-    problems: list[Problem] = []
-    directory = queue = None
-    try:
-        directory = load_directory(args.directory)
-    except InvalidInput as error:
-        problems.extend(error.problems)
-    try:
-        queue = load_queue(args.referrals)
-    except InvalidInput as error:
-        problems.extend(error.problems)
-    if problems or directory is None or queue is None:
-        raise InvalidInput(problems)
+    directory, queue = _load_all((load_directory, args.directory), (load_queue, args.referrals))
     today = args.today or date.today()
     outcomes = triage(directory, queue, today, progress=_progress)
     table = spreadsheet_safe(outcome_table(outcomes, outcome_words))

@@ -12,9 +12,8 @@ from matcher import vocabulary as V
 from matcher.store import Store
 from matcher.triage import Referral
 from matcher.ui.common import CHECKIN, QUEUE
-from tests.conftest import ROOT, TODAY, prefs
-
-PASSWORD = "a-long-test-password"
+from tests.conftest import TODAY, prefs
+from tests.ui.pages import PASSWORD, on_page, sign_in
 
 
 @pytest.fixture
@@ -25,14 +24,6 @@ def code(private_database: Path) -> str:
                         prefs(priorities={"heard": 3}, concerns=["anxiety"]))  # fmt: skip
     store.import_referrals([referral], "ana")
     return store.book("R1", "T0000010", capacity=1, actor="ana").checkin_code
-
-
-def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(name).run()
-    assert not at.exception
-    return at
 
 
 def enter(at: AppTest, code: str) -> AppTest:
@@ -55,14 +46,14 @@ def send(at: AppTest, session: int, **ratings: int) -> AppTest:
 
 
 def test_a_wrong_code_is_refused(code: str) -> None:
-    at = enter(page(CHECKIN), "not-a-real-code")
+    at = enter(on_page(CHECKIN), "not-a-real-code")
     assert "not recognised" in at.error[0].value
 
 
 def test_a_checkin_says_who_sees_it_then_offers_a_reflection(
     code: str, private_database: Path
 ) -> None:
-    at = enter(page(CHECKIN), code)
+    at = enter(on_page(CHECKIN), code)
     assert "You are checking in about your sessions with" in at.info[0].value.replace("\\", "")
     labels = [s.label for s in at.select_slider]
     assert V.ITEM_BY_KEY["heard"].statement in labels
@@ -75,7 +66,7 @@ def test_a_checkin_says_who_sees_it_then_offers_a_reflection(
 
 
 def test_the_same_session_twice_is_refused(code: str) -> None:
-    at = send(enter(page(CHECKIN), code), 1)
+    at = send(enter(on_page(CHECKIN), code), 1)
     at.button(key="again").click()
     at.run()
     send(at, 1)
@@ -87,11 +78,7 @@ def test_two_ruptures_bring_a_rematch_to_the_coordinator(code: str, private_data
     store.record_checkin(code, "T0000010", 1, dict.fromkeys(V.ITEMS, 4))
     store.record_checkin(code, "T0000010", 2, {**dict.fromkeys(V.ITEMS, 4), "heard": 1})
 
-    at = page(QUEUE)
-    at.text_input(key="sign_in_user").input("ana")
-    at.text_input(key="sign_in_password").input(PASSWORD)
-    at.button[0].click()
-    at.run()
+    at = sign_in(on_page(QUEUE))
     assert "repair conversation" in " ".join(m.value for m in at.markdown).replace("\\", "")
 
     store.record_checkin(code, "T0000010", 3, {**dict.fromkeys(V.ITEMS, 4), "heard": 2})

@@ -10,9 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from matcher.store import Store
 from matcher.ui.common import AUDIT, QUEUE
-from tests.conftest import DATA, ROOT
-
-PASSWORD = "a-long-test-password"
+from tests.conftest import DATA
+from tests.ui.pages import PASSWORD, on_page, sign_in
 
 
 @pytest.fixture
@@ -23,22 +22,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     return created
 
 
-def on_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception
-    return at
-
-
 def signed_in(page: str = QUEUE) -> AppTest:
-    at = on_page(page)
-    at.text_input(key="sign_in_user").input("ana")
-    at.text_input(key="sign_in_password").input(PASSWORD)
-    at.button[0].click()
-    at.run()
-    assert not at.exception
-    return at
+    return sign_in(on_page(page))
 
 
 def click(at: AppTest, key: str) -> AppTest:
@@ -55,11 +40,7 @@ def test_the_queue_needs_a_sign_in(store: Store) -> None:
 
 
 def test_a_wrong_password_is_refused(store: Store) -> None:
-    at = on_page(QUEUE)
-    at.text_input(key="sign_in_user").input("ana")
-    at.text_input(key="sign_in_password").input("not-the-password")
-    at.button[0].click()
-    at.run()
+    at = sign_in(on_page(QUEUE), password="not-the-password")
     assert "do not match" in at.error[0].value
     assert "coordinator" not in at.session_state
 
