@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -111,7 +111,7 @@ class Directory:
     source: str
     table: pd.DataFrame  # the validated, typed table: display facts and extra columns
     ids: npt.NDArray[np.str_]
-    text: Mapping[str, npt.NDArray[np.object_]]  # name, credentials, city: for display
+    text: Mapping[str, Any]  # name, credentials, city: the table's own text arrays, by row
     tags: Mapping[str, TagSet]  # by column name: states, formats, concerns, …
     numbers: Mapping[str, Float]  # by column name: fee, lat, lon, years_experience, …
     flags: Mapping[str, Bool]  # sliding_scale, accepting_new_clients, works_with_parents
@@ -124,10 +124,14 @@ class Directory:
     directory_mean: Float  # (9,) the mean every therapist is shrunk toward
     next_opening: npt.NDArray[np.int32]  # days since 1970-01-01, NO_DAY when unknown
     confirmed: npt.NDArray[np.int32]  # days since 1970-01-01, NO_DAY when never
-    row_of: Mapping[str, int] = field(repr=False)
 
     def __len__(self) -> int:
         return int(self.ids.size)
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Row of each therapist id; built on first use (ranking never needs it)."""
+        return {str(therapist_id): row for row, therapist_id in enumerate(self.ids)}
 
     def row(self, therapist_id: str) -> int:
         return self.row_of[therapist_id]
@@ -203,10 +207,8 @@ def encode(table: pd.DataFrame, source: str = "directory") -> Directory:
         source=source,
         table=table,
         ids=_frozen(ids),
-        text={
-            name: _frozen(table[name].to_numpy(dtype=object))
-            for name in ("name", "credentials", "city")
-        },
+        # Arrow-backed arrays, not Python strings: a few lookups per ranking, no extra copy.
+        text={name: table[name].array for name in ("name", "credentials", "city")},
         tags=tags,
         numbers=numbers,
         flags=flags,
@@ -219,7 +221,6 @@ def encode(table: pd.DataFrame, source: str = "directory") -> Directory:
         directory_mean=np.full(len(V.ITEMS), 3.0),
         next_opening=_frozen(_days(table["next_opening"])),
         confirmed=_frozen(_days(table["availability_confirmed"])),
-        row_of={therapist_id: row for row, therapist_id in enumerate(ids)},
     )
     return _with_rapport(base, checkins_n, mean)
 
