@@ -262,55 +262,25 @@ class Store:
         reason: str = "",
     ) -> Booking:
         """Take one of the therapist's ``capacity`` slots for the referral, or raise StoreError."""
-        if kind == "override" and not reason.strip():
-            raise StoreError("an override needs a reason")
-        code = secrets.token_urlsafe(16)
         with self._connect(write=True) as connection:
-            if not connection.execute(
-                "SELECT 1 FROM referrals WHERE referral_id = ?", (referral_id,)
-            ).fetchone():
-                raise StoreError(f"referral {referral_id} is not in the queue")
-            current = connection.execute(
-                "SELECT therapist_id FROM assignments WHERE referral_id = ? AND released_at IS NULL",
-                (referral_id,),
-            ).fetchone()
-            if current:
-                raise StoreError(f"referral {referral_id} is already assigned to {current[0]}")
-            taken = connection.execute(
-                "SELECT COUNT(*) FROM assignments WHERE therapist_id = ? AND released_at IS NULL",
-                (therapist_id,),
-            ).fetchone()[0]
-            if taken >= capacity:
-                raise StoreError(
-                    f"{therapist_id} has no open slot left ({taken} of {capacity} taken)"
-                )
-            connection.execute(
-                "INSERT INTO assignments (referral_id, therapist_id, score, kind, reason, "
-                "decided_by, decided_at, checkin_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (referral_id, therapist_id, score, kind, reason.strip(), actor, _now(), code),
+            return _book(
+                connection, referral_id, therapist_id, capacity, actor, score, kind, reason
             )
-            _audit(connection, actor, kind, referral_id, therapist_id, reason.strip())
-        return Booking(referral_id, therapist_id, code)
 
     def release(self, referral_id: str, actor: str, reason: str) -> str:
         """Give the referral's slot back; returns the therapist it was with."""
-        if not reason.strip():
-            raise StoreError("releasing a slot needs a reason")
         with self._connect(write=True) as connection:
-            row = connection.execute(
-                "SELECT id, therapist_id FROM assignments "
-                "WHERE referral_id = ? AND released_at IS NULL",
-                (referral_id,),
-            ).fetchone()
-            if row is None:
-                raise StoreError(f"referral {referral_id} has no assignment to release")
-            connection.execute(
-                "UPDATE assignments SET released_at = ?, released_by = ?, release_reason = ? "
-                "WHERE id = ?",
-                (_now(), actor, reason.strip(), row[0]),
-            )
-            _audit(connection, actor, "release", referral_id, row[1], reason.strip())
-        return str(row[1])
+            return _release(connection, referral_id, actor, reason)
+
+    def rematch(
+        self, referral_id: str, therapist_id: str, capacity: int, actor: str, reason: str
+    ) -> Booking:
+        """Release the current therapist and book another in one transaction: if the new
+        booking is refused, the client keeps the therapist they had."""
+        with self._connect(write=True) as connection:
+            _release(connection, referral_id, actor, reason)
+            return _book(connection, referral_id, therapist_id, capacity, actor, None,
+                         "override", reason)  # fmt: skip
 
     def taken_slots(self) -> dict[str, int]:
         """Active assignments per therapist."""
@@ -453,6 +423,61 @@ def _insert_checkin(
         (code, therapist_id, session, day.isoformat(), *(int(ratings[i]) for i in ITEMS),
          comment.strip(), source, _now()),
     )  # fmt: skip
+
+
+def _book(
+    connection: sqlite3.Connection,
+    referral_id: str,
+    therapist_id: str,
+    capacity: int,
+    actor: str,
+    score: float | None,
+    kind: str,
+    reason: str,
+) -> Booking:
+    if kind == "override" and not reason.strip():
+        raise StoreError("an override needs a reason")
+    if not connection.execute(
+        "SELECT 1 FROM referrals WHERE referral_id = ?", (referral_id,)
+    ).fetchone():
+        raise StoreError(f"referral {referral_id} is not in the queue")
+    current = connection.execute(
+        "SELECT therapist_id FROM assignments WHERE referral_id = ? AND released_at IS NULL",
+        (referral_id,),
+    ).fetchone()
+    if current:
+        raise StoreError(f"referral {referral_id} is already assigned to {current[0]}")
+    taken = connection.execute(
+        "SELECT COUNT(*) FROM assignments WHERE therapist_id = ? AND released_at IS NULL",
+        (therapist_id,),
+    ).fetchone()[0]
+    if taken >= capacity:
+        raise StoreError(f"{therapist_id} has no open slot left ({taken} of {capacity} taken)")
+    code = secrets.token_urlsafe(16)
+    connection.execute(
+        "INSERT INTO assignments (referral_id, therapist_id, score, kind, reason, "
+        "decided_by, decided_at, checkin_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (referral_id, therapist_id, score, kind, reason.strip(), actor, _now(), code),
+    )
+    _audit(connection, actor, kind, referral_id, therapist_id, reason.strip())
+    return Booking(referral_id, therapist_id, code)
+
+
+def _release(connection: sqlite3.Connection, referral_id: str, actor: str, reason: str) -> str:
+    if not reason.strip():
+        raise StoreError("releasing a slot needs a reason")
+    row = connection.execute(
+        "SELECT id, therapist_id FROM assignments WHERE referral_id = ? AND released_at IS NULL",
+        (referral_id,),
+    ).fetchone()
+    if row is None:
+        raise StoreError(f"referral {referral_id} has no assignment to release")
+    connection.execute(
+        "UPDATE assignments SET released_at = ?, released_by = ?, release_reason = ? WHERE id = ?",
+        (_now(), actor, reason.strip(), row[0]),
+    )
+    _audit(connection, actor, "release", referral_id, row[1], reason.strip())
+    return str(row[1])
 
 
 def _audit(

@@ -167,3 +167,20 @@ def test_two_processes_cannot_overbook(store: Store) -> None:
         assert store.taken_slots() == {"T-scarce": 1}
         holder = store.assignments()["referral_id"].iloc[0]
         store.release(holder, "ana", "free the slot for the next round")
+
+
+def test_a_rematch_is_all_or_nothing(store: Store) -> None:
+    store.import_referrals([referral("r1"), referral("r2")], "ana")
+    store.book("r1", "T1", capacity=1, actor="ana")
+    store.book("r2", "T2", capacity=1, actor="ana")
+    with pytest.raises(StoreError, match="no open slot left"):
+        store.rematch("r1", "T2", capacity=1, actor="ana", reason="repeated ruptures")
+    assert dict(
+        zip(*store.assignments()[["referral_id", "therapist_id"]].T.values, strict=True)
+    ) == {
+        "r1": "T1",
+        "r2": "T2",
+    }  # the refused rematch released nothing
+    store.rematch("r1", "T3", capacity=1, actor="ana", reason="repeated ruptures")
+    assert store.taken_slots() == {"T2": 1, "T3": 1}
+    assert list(store.audit()["action"][-2:]) == ["release", "override"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -69,6 +71,17 @@ def import_file(path: Path) -> None:
     )
 
 
+def decide(action: Callable[[], object], done: str) -> None:
+    """Run one store decision; say why it was refused, or report it and refresh the page."""
+    try:
+        action()
+    except StoreError as error:
+        st.error(plain(str(error)))
+        return
+    st.session_state["flash"] = done
+    st.rerun()
+
+
 # ---------------------------------------------------------------------------------------------
 # Import
 
@@ -122,14 +135,12 @@ if held:
             )  # fmt: skip
             note = st.text_input("What was done under the protocol", key="hold_note")
             if st.button("Assign after the crisis protocol", key="hold_assign"):
-                try:
-                    db.book(hold, hold_to, capacity.get(hold_to, 0), actor, kind="override",
-                            reason=f"after crisis protocol: {note}" if note.strip() else "")  # fmt: skip
-                except StoreError as error:
-                    st.error(plain(str(error)))
-                else:
-                    st.session_state["flash"] = f"{hold} assigned to {hold_to} after the protocol."
-                    st.rerun()
+                reason = f"after crisis protocol: {note}" if note.strip() else ""
+                decide(
+                    lambda: db.book(hold, hold_to, capacity.get(hold_to, 0), actor,
+                                    kind="override", reason=reason),
+                    f"{hold} assigned to {hold_to} after the protocol.",
+                )  # fmt: skip
         else:
             st.caption("No therapist who fits has a free slot right now.")
 
@@ -164,15 +175,11 @@ if strained:
             new = st.selectbox("Rematch to", choices, format_func=therapist_name,
                                key=f"rematch_pick_{rid}")  # fmt: skip
             if st.button("Rematch", key=f"rematch_{rid}"):
-                try:
-                    db.release(rid, actor, "rematch after repeated ruptures")
-                    db.book(rid, new, capacity.get(new, 0), actor, kind="override",
-                            reason="rematch after repeated ruptures in check-ins")  # fmt: skip
-                except StoreError as error:
-                    st.error(plain(str(error)))
-                else:
-                    st.session_state["flash"] = f"{rid} rematched to {new}."
-                    st.rerun()
+                decide(
+                    partial(db.rematch, rid, new, capacity.get(new, 0), actor,
+                            "rematch after repeated ruptures in check-ins"),
+                    f"{rid} rematched to {new}.",
+                )  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
 # The queue
@@ -251,14 +258,12 @@ proposal: list[Outcome] = [
 ]
 
 
-def book(outcome: Outcome, therapist_id: str, score: float | None, kind: str, reason: str) -> bool:
-    try:
-        db.book(outcome.referral.referral_id, therapist_id, capacity.get(therapist_id, 0), actor,
-                score=score, kind=kind, reason=reason)  # fmt: skip
-    except StoreError as error:
-        st.error(plain(f"{outcome.referral.referral_id}: {error}"))
-        return False
-    return True
+def book(
+    outcome: Outcome, therapist_id: str, score: float | None, kind: str = "accepted",
+    reason: str = "",
+) -> object:  # fmt: skip
+    return db.book(outcome.referral.referral_id, therapist_id, capacity.get(therapist_id, 0),
+                   actor, score=score, kind=kind, reason=reason)  # fmt: skip
 
 
 if proposal:
@@ -283,8 +288,15 @@ if proposal:
     )  # fmt: skip
     proposed = [o for o in proposal if o.match is not None]
     if proposed and st.button(f"Accept all {len(proposed)} proposed assignments", key="accept_all"):
-        done = sum(book(o, o.match.therapist_id, o.match.score, "accepted", "") for o in proposed)  # type: ignore[union-attr]
-        st.session_state["flash"] = f"Accepted {done} assignment(s)."
+        refused = []
+        for o in proposed:
+            try:
+                book(o, o.match.therapist_id, o.match.score)  # type: ignore[union-attr]
+            except StoreError as error:
+                refused.append(f"{o.referral.referral_id}: {error}")
+        st.session_state["flash"] = f"Accepted {len(proposed) - len(refused)} assignment(s)." + (
+            f" Not booked: {'; '.join(refused)}." if refused else ""
+        )
         st.rerun()
 
     st.subheader("Review one referral")
@@ -299,12 +311,10 @@ if proposal:
             )
         )
         st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
-        accept = st.button("Accept", key="accept_one")
-        if accept and book(
-            outcome, outcome.match.therapist_id, outcome.match.score, "accepted", ""
-        ):
-            st.session_state["flash"] = f"{pick} assigned to {outcome.match.therapist_id}."
-            st.rerun()
+        match = outcome.match
+        if st.button("Accept", key="accept_one"):
+            decide(lambda: book(outcome, match.therapist_id, match.score),
+                   f"{pick} assigned to {match.therapist_id}.")  # fmt: skip
     elif outcome.unassigned is not None:
         st.warning(plain(describe_unassigned(outcome.unassigned, outcome.referral.preferences)))
     if outcome.alternates:
@@ -320,9 +330,8 @@ if proposal:
         reason = st.text_input("Reason for choosing the alternate", key="override_reason")
         if st.button("Assign the alternate", key="override"):
             score = next(c.score for c in outcome.alternates if c.therapist_id == alternate)
-            if book(outcome, alternate, score, "override", reason):
-                st.session_state["flash"] = f"{pick} assigned to {alternate} (override)."
-                st.rerun()
+            decide(lambda: book(outcome, alternate, score, "override", reason),
+                   f"{pick} assigned to {alternate} (override).")  # fmt: skip
 
 flash = st.session_state.pop("flash", None)
 if flash:
@@ -336,13 +345,7 @@ with st.expander("Release an assignment (gives the slot back)"):
         release = st.selectbox("Referral", sorted(assigned_to), key="release_pick")
         why = st.text_input("Reason", key="release_reason")
         if st.button("Release", key="release"):
-            try:
-                db.release(release, actor, why)
-            except StoreError as error:
-                st.error(plain(str(error)))
-            else:
-                st.session_state["flash"] = f"Released {release}."
-                st.rerun()
+            decide(lambda: db.release(release, actor, why), f"Released {release}.")
     else:
         st.caption("Nothing is assigned yet.")
 
