@@ -385,6 +385,13 @@ class Store:
             ).fetchall()
         return [(str(row[0]), tuple(int(v) for v in row[1:])) for row in rows]
 
+    def checkins_version(self) -> int:
+        """Changes whenever a check-in is added (the newest row id; 0 with none)."""
+        with self._connect() as connection:
+            return int(
+                connection.execute("SELECT COALESCE(MAX(id), 0) FROM checkins").fetchone()[0]
+            )
+
     def checkins_for(self, code: str) -> list[CheckIn]:
         """One client's check-ins about one therapist (by code), in session order."""
         with self._connect() as connection:

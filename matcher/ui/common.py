@@ -49,7 +49,13 @@ def current_directory() -> tuple[Directory, str]:
         base, name = uploaded, str(st.session_state.get("directory_name", uploaded.source))
     else:
         base, name = demo_directory(), "the demo directory"
-    return with_checkins(base, store().checkin_ratings()), name
+    db = store()
+    key = (id(base), len(base), db.checkins_version())
+    cached = st.session_state.get("rated_directory")
+    if cached is None or cached[0] != key:  # rebuild only when a check-in has arrived
+        rated = with_checkins(base, db.checkin_ratings()) if key[2] else base
+        cached = st.session_state["rated_directory"] = (key, rated)
+    return cached[1], name
 
 
 def preferences() -> Preferences | None:

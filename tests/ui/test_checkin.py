@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,9 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from matcher import vocabulary as V
+from matcher.scoring import rank
 from matcher.store import Store
 from matcher.triage import Referral
-from matcher.ui.common import CHECKIN, QUEUE
+from matcher.ui.common import CHECKIN, INTAKE, QUEUE, RESULTS
 from tests.conftest import TODAY, prefs
 from tests.ui.pages import PASSWORD, on_page, sign_in
 
@@ -92,3 +94,30 @@ def test_two_ruptures_bring_a_rematch_to_the_coordinator(code: str, private_data
     active = store.assignments()
     assert list(active["therapist_id"]) == [new]
     assert list(store.audit()["action"][-2:]) == ["release", "override"]
+
+
+def test_the_next_ranking_counts_a_new_checkin(private_database: Path) -> None:
+    at = on_page(INTAKE)
+    at.selectbox(key="state").set_value("NC")
+    at.button[0].click()
+    at.run()
+
+    def first_card_checkins() -> tuple[str, int]:
+        name = next(h.value for h in at.subheader if h.value.startswith("1\\."))
+        facts = next(m.value for m in at.markdown if "Past clients' check-ins" in m.value)
+        found = re.search(r"check-ins:\*\* ([\d,]+|none yet)", facts)
+        assert found is not None
+        count = found.group(1)
+        return name, 0 if count == "none yet" else int(count.replace(",", ""))
+
+    name, before = first_card_checkins()
+    directory = at.session_state["rated_directory"][1]
+    [top] = rank(directory, at.session_state["preferences"], top=1).matches
+    assert name.replace("\\", "") == f"1. {top.name}"
+    therapist = top.therapist_id
+    Store(private_database).import_checkins(
+        [(str(therapist), TODAY, s, dict.fromkeys(V.ITEMS, 5)) for s in range(1, 4)], "clinic"
+    )
+    at.switch_page(RESULTS).run()  # AppTest stays on the page it was last switched to
+    assert not at.exception
+    assert first_card_checkins() == (name, before + 3)

@@ -54,6 +54,7 @@ languages = sorted(directory.tags["languages"].vocabulary, key=str.lower)
 insurers = sorted(directory.tags["insurance"].vocabulary, key=str.lower)
 states = sorted(V.STATES, key=V.STATES.__getitem__)
 places = directory.places
+place_labels = [f"{row.city}, {row.state}" for row in places.itertuples()]
 
 with st.form("intake"):
     st.header("1. What matters most to you")
@@ -161,7 +162,7 @@ with st.form("intake"):
     )
     near = st.selectbox(
         "For in-person sessions, near which city?",
-        [ANYWHERE, *(f"{row.city}, {row.state}" for row in places.itertuples())],
+        [ANYWHERE, *place_labels],
         key="near",
     )
     max_km = st.slider("How far could you travel? (km)", 5, 150, 40, step=5, key="max_km")
@@ -220,7 +221,7 @@ if submitted:
     if gender != NO_PREFERENCE:
         answers["therapist_gender"] = {"value": gender, "required": gender_must == "Must"}
     if near != ANYWHERE:
-        city = places.iloc[[f"{r.city}, {r.state}" for r in places.itertuples()].index(near)]
+        city = places.iloc[place_labels.index(near)]
         answers["location"] = {"lat": city["lat"], "lon": city["lon"], "max_km": max_km}
     try:
         st.session_state["preferences"] = Preferences.model_validate(answers)
