@@ -18,10 +18,13 @@ from typing import Any
 
 from matcher import synth
 from matcher import vocabulary as V
+from matcher import words as W
 from matcher.checkins import CHECKIN_FIELDS
 from matcher.directory import load_directory
 from matcher.explain import (
+    contribution_label,
     describe_exclusion,
+    describe_main_concern,
     describe_relaxation,
     describe_unassigned,
     describe_unknown,
@@ -348,27 +351,30 @@ def _ranking_json(ranking: Ranking, preferences: Any, directory: Any) -> dict[st
     matches = []
     for match in ranking.matches:
         words = explain(match, preferences)
-        e = match.evidence
+        x, a = match.practical, match.availability
         matches.append(
             {
                 "therapist_id": match.therapist_id,
                 "name": match.name,
                 "score": round(match.score, 6),
+                "baseline": match.baseline,
                 "contributions": {g: round(v, 6) for g, v in match.contributions.items()},
+                "rapport_measured": match.measured,
                 "reasons": list(words.reasons),
                 "why_not_higher": words.shortfall,
                 "first_session": list(words.first_session),
-                "checkins_n": e.checkins_n,
-                "credentials": e.credentials,
-                "city": e.city,
-                "fee": e.fee,
-                "formats": list(e.formats),
-                "next_opening": e.next_opening.isoformat() if e.next_opening else None,
-                "availability_confirmed": e.confirmed.isoformat() if e.confirmed else None,
-                "availability_stale": e.stale,
-                "distance_km": None if e.distance_km is None else round(e.distance_km, 1),
+                "checkins_n": match.rapport.checkins_n,
+                "credentials": x.credentials,
+                "city": x.city,
+                "fee": x.fee,
+                "formats": list(x.formats),
+                "next_opening": a.next_opening.isoformat() if a.next_opening else None,
+                "availability_confirmed": a.confirmed.isoformat() if a.confirmed else None,
+                "availability_stale": a.stale,
+                "distance_km": None if x.distance_km is None else round(x.distance_km, 1),
             }
         )
+    main_concern = describe_main_concern(ranking, preferences)
     return {
         "matches": matches,
         "eligible": ranking.eligible,
@@ -385,29 +391,31 @@ def _ranking_json(ranking: Ranking, preferences: Any, directory: Any) -> dict[st
             }
             for r in ranking.relaxations
         ],
-        "notes": _unknown_notes(ranking, directory),
+        "notes": _unknown_notes(ranking, directory) + ([main_concern] if main_concern else []),
     }
 
 
 def _ranking_table(ranking: Ranking, preferences: Any, directory: Any) -> str:
     lines = list(summary(ranking, preferences))
     lines.extend(_unknown_notes(ranking, directory))
+    main_concern = describe_main_concern(ranking, preferences)
+    if main_concern:
+        lines.append(main_concern)
     for place, match in enumerate(ranking.matches, start=1):
         words = explain(match, preferences)
-        e = match.evidence
-        fee = "fee not listed" if e.fee is None else f"${e.fee:,.0f}/session"
+        x = match.practical
         lines += [
             "",
-            f"{place}. {match.name} ({e.credentials}, {e.city}) — {match.therapist_id}"
+            f"{place}. {match.name} ({x.credentials}, {x.city}) — {match.therapist_id}"
             f" — match {match.score:.0%}",
             *(f"   • {reason}" for reason in words.reasons),
         ]
         if words.shortfall:
             lines.append(f"   {words.shortfall}")
-        formats = " or ".join(V.THERAPIST_FORMATS[f] for f in e.formats)
-        lines.append(f"   {fee}; {formats}")
-        parts = "  ".join(f"{g} {match.contributions[g]:.2f}" for g in match.active)
-        lines.append(f"   score by group: {parts}")
+        formats = " or ".join(V.THERAPIST_FORMATS[f] for f in x.formats)
+        lines.append(f"   {W.fee(x.fee, x.sliding_scale)}; {formats}")
+        parts = "  ".join(f"{g} {contribution_label(match, g)}" for g in match.active)
+        lines.append(f"   average match {match.baseline:.0%}, then by group: {parts}")
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher import vocabulary as V
+from matcher.rapport import Prior, estimate, learn
 from matcher.schema import DIRECTORY_FIELDS, DIRECTORY_RULES, load_table, split_words
 
 Bool = npt.NDArray[np.bool_]
@@ -119,14 +120,20 @@ class Directory:
     style: npt.NDArray[np.float64]  # (n, 4) in V.AXES order
     checkins_n: Int
     rapport_mean: Float  # (n, 9) raw mean of check-ins, NaN without any
-    rapport: Float  # (n, 9) shrunk toward the directory mean, 1..5
-    confidence: Float  # (n,) n / (n + K)
-    directory_mean: Float  # (9,) the mean every therapist is shrunk toward
+    rapport: Float  # (n, 9) posterior mean, 1..5; exactly prior.mean without check-ins
+    rapport_sd: Float  # (n, 9) its posterior SD
+    reliability: Float  # (n,) how much of a therapist's own mean survives shrinkage, 0..1
+    prior: Prior  # learned from this directory's check-ins when it was loaded
     next_opening: npt.NDArray[np.int32]  # days since 1970-01-01, NO_DAY when unknown
     confirmed: npt.NDArray[np.int32]  # days since 1970-01-01, NO_DAY when never
 
     def __len__(self) -> int:
         return int(self.ids.size)
+
+    @property
+    def directory_mean(self) -> Float:
+        """(9,) what a therapist without check-ins is expected to get on each item."""
+        return self.prior.mean
 
     @cached_property
     def row_of(self) -> dict[str, int]:
@@ -156,12 +163,16 @@ class Directory:
         return places.sort_values(["state", "city"], ignore_index=True)
 
     def with_checkins(self, counts: Int, sums: Float) -> Directory:
-        """A new directory whose rapport adds check-ins: ``counts`` (n,) and item ``sums`` (n, 9)."""
+        """A new directory whose rapport adds check-ins: ``counts`` (n,) and item ``sums`` (n, 9).
+
+        The prior stays the one learned at load, so one client's check-in moves only the
+        therapist it is about.
+        """
         n = self.checkins_n + counts
         prior_sum = np.nan_to_num(self.rapport_mean) * self.checkins_n[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n[:, None] > 0, (prior_sum + sums) / n[:, None], np.nan)
-        return _with_rapport(self, n, mean)
+        return _with_rapport(self, n, mean, self.prior)
 
 
 def load_directory(path: str | Path) -> Directory:
@@ -217,31 +228,26 @@ def encode(table: pd.DataFrame, source: str = "directory") -> Directory:
         checkins_n=checkins_n,
         rapport_mean=mean,
         rapport=mean,
-        confidence=np.zeros(len(ids)),
-        directory_mean=np.full(len(V.ITEMS), 3.0),
+        rapport_sd=mean,
+        reliability=np.zeros(len(ids)),
+        prior=learn(checkins_n, mean),
         next_opening=_frozen(_days(table["next_opening"])),
         confirmed=_frozen(_days(table["availability_confirmed"])),
     )
-    return _with_rapport(base, checkins_n, mean)
+    return _with_rapport(base, checkins_n, mean, base.prior)
 
 
-def _with_rapport(directory: Directory, n: Int, mean: Float) -> Directory:
-    """Shrink each item's mean toward the directory mean: (n*mean + K*mu) / (n + K)."""
-    k = V.SHRINKAGE_K
-    weights = n.astype(np.float64)
-    total = weights.sum()
-    if total > 0:
-        mu = np.nansum(np.nan_to_num(mean) * weights[:, None], axis=0) / total
-    else:  # no check-ins anywhere: the scale's midpoint
-        mu = np.full(len(V.ITEMS), (V.CHECKIN_MIN + V.CHECKIN_MAX) / 2)
-    shrunk = (np.nan_to_num(mean) * weights[:, None] + k * mu) / (weights[:, None] + k)
+def _with_rapport(directory: Directory, n: Int, mean: Float, prior: Prior) -> Directory:
+    """Measured rapport for every row under ``prior`` (see ``rapport.estimate``)."""
+    measured = estimate(n, mean, prior)
     return _replace(
         directory,
         checkins_n=_frozen(n.astype(np.int64)),
         rapport_mean=_frozen(mean),
-        rapport=_frozen(shrunk),
-        confidence=_frozen(weights / (weights + k)),
-        directory_mean=_frozen(mu),
+        rapport=_frozen(measured.value),
+        rapport_sd=_frozen(measured.sd),
+        reliability=_frozen(measured.reliability),
+        prior=prior,
     )
 
 

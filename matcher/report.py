@@ -11,7 +11,8 @@ from datetime import date
 import pandas as pd
 
 from matcher import vocabulary as V
-from matcher.explain import explain, facts
+from matcher import words as W
+from matcher.explain import contribution_label, explain, facts
 from matcher.preferences import Preferences
 from matcher.scoring import Match
 
@@ -24,30 +25,38 @@ def shortlist_table(matches: Sequence[Match], preferences: Preferences) -> pd.Da
     rows = []
     for place, match in enumerate(matches, start=1):
         words = explain(match, preferences)
-        e = match.evidence
+        x, a = match.practical, match.availability
         rows.append(
             {
                 "rank": place,
                 "therapist_id": match.therapist_id,
                 "name": match.name,
-                "credentials": e.credentials,
-                "city": e.city,
+                "credentials": x.credentials,
+                "city": x.city,
                 "match_percent": round(match.score * 100),
+                "average_match_percent": round(match.baseline * 100),
+                **{f"points_{g}": _points(match, g) for g in V.GROUPS},
                 "reasons": " | ".join(words.reasons),
                 "why_not_higher": words.shortfall or "",
-                "fee_usd": "" if e.fee is None else f"{e.fee:.0f}",
-                "sliding_scale": "yes" if e.sliding_scale else "no",
-                "in_network": {None: "", True: "yes", False: "no"}[e.in_network],
-                "sessions": " or ".join(V.THERAPIST_FORMATS[f] for f in e.formats),
-                "languages": ", ".join(e.languages),
-                "next_opening": e.next_opening.isoformat() if e.next_opening else "",
-                "availability_confirmed": e.confirmed.isoformat() if e.confirmed else "",
-                "availability_may_be_out_of_date": "yes" if e.stale else "no",
-                "checkins": e.checkins_n,
-                **{f"score_{g}": round(match.contributions[g], 4) for g in V.GROUPS},
+                "fee_usd": "" if x.fee is None else f"{x.fee:.0f}",
+                "sliding_scale": "yes" if x.sliding_scale else "no",
+                "in_network": {None: "", True: "yes", False: "no"}[x.in_network],
+                "sessions": " or ".join(V.THERAPIST_FORMATS[f] for f in x.formats),
+                "languages": ", ".join(x.languages),
+                "next_opening": a.next_opening.isoformat() if a.next_opening else "",
+                "availability_confirmed": a.confirmed.isoformat() if a.confirmed else "",
+                "availability_may_be_out_of_date": "yes" if a.stale else "no",
+                "checkins": match.rapport.checkins_n,
             }
         )
     return pd.DataFrame(rows)
+
+
+def _points(match: Match, group: str) -> int | str:
+    """A group's signed points as the card shows them; words where there is no number."""
+    if group == "rapport" and not match.measured:
+        return W.NOT_MEASURED
+    return round(match.contributions[group] * 100) if group in match.active else ""
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -79,22 +88,19 @@ def printable_summary(matches: Sequence[Match], preferences: Preferences, today:
     ]
     for place, match in enumerate(matches, start=1):
         words = explain(match, preferences)
-        e = match.evidence
-        fee = "fee not listed" if e.fee is None else f"${e.fee:,.0f} per session"
+        x = match.practical
         lines += [
-            f"{place}. {match.name} ({e.credentials}, {e.city}) — match {match.score:.0%}",
+            f"{place}. {match.name} ({x.credentials}, {x.city}) — match {match.score:.0%}",
             *(f"   - {reason}" for reason in words.reasons),
         ]
         if words.shortfall:
             lines.append(f"   {words.shortfall}")
-        lines += [f"   {fee}; sessions {' or '.join(V.THERAPIST_FORMATS[f] for f in e.formats)}"]
+        sessions = " or ".join(V.THERAPIST_FORMATS[f] for f in x.formats)
+        lines += [f"   Fee: {W.fee(x.fee, x.sliding_scale)}; sessions {sessions}"]
         lines += ["   After your first sessions, ask yourself:"]
         lines += [f"     [ ] {question}" for question in words.first_session]
         lines.append("")
-    lines += [
-        "If you are in crisis: call or text 988 (Suicide & Crisis Lifeline, US);",
-        "in an emergency call 911.",
-    ]
+    lines.append(W.CRISIS_LINE)
     return "\n".join(lines) + "\n"
 
 
@@ -103,16 +109,14 @@ def comparison_table(matches: Sequence[Match], preferences: Preferences) -> pd.D
     columns: dict[str, list[str]] = {}
     for match in matches:
         words = explain(match, preferences)
-        values = [f"{match.score:.0%}"]
-        values += [
-            f"{match.contributions[g] * 100:.0f} points" if g in match.active else "—"
-            for g in V.GROUPS
-        ]
-        values += [text for _, text in facts(match.evidence, preferences)]
+        values = [f"{match.score:.0%}", f"{match.baseline:.0%}"]
+        values += [contribution_label(match, g) for g in V.GROUPS]
+        values += [text for _, text in facts(match, preferences)]
         values += [words.reasons[0], words.shortfall or "—"]
         columns[f"{match.name} ({match.therapist_id})"] = values
     first = matches[0] if matches else None
-    labels = ["Match"] + [f"Score from {V.GROUP_LABELS[g]}" for g in V.GROUPS]
-    labels += [label for label, _ in facts(first.evidence, preferences)] if first else []
+    labels = ["Match", "An average match for you"]
+    labels += [f"From {V.GROUP_LABELS[g]}" for g in V.GROUPS]
+    labels += [label for label, _ in facts(first, preferences)] if first else []
     labels += ["Strongest reason", "Why not higher"]
     return pd.DataFrame(columns, index=labels)

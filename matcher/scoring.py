@@ -1,44 +1,43 @@
-"""Rank therapists for a client: hard constraints, weighted similarity, top-k, evidence.
+"""Rank therapists for a client: hard constraints, groups on a common scale, top-k, facts.
 
-Numbers only; ``explain.py`` turns them into words. The model (DESIGN.md §4):
+Numbers only; words come from the records' word methods and ``explain.py``. The model:
 
-1. Hard constraints remove therapists who cannot serve the client. Removals are counted as a
-   funnel in :data:`CONSTRAINTS` order (each therapist under the first constraint it fails, so
-   the counts add up to the number removed), and each relaxable constraint reports how many
-   therapists it alone keeps out: the options that relaxing it would add.
-2. Over the therapists that remain, six group similarities ``s_g`` in [0, 1] are combined as
-   ``score = sum_g W_g s_g / sum_g W_g`` over the groups the client gave something to compare
-   (a group with nothing to compare, e.g. style with no leaning, drops out rather than diluting
-   the score). ``contribution_g = W_g s_g / sum W`` so contributions add up to the score.
+1. **Hard constraints** (``constraints.CONSTRAINTS``) remove therapists who cannot serve the
+   client, counted as a funnel; each easing reports the therapists it would add.
+2. **Groups** (``groups.GROUPS``) give each eligible therapist a similarity per group. Each is
+   put on a common scale: rapport is already in between-therapist standard deviations of true
+   rapport relative to the directory mean (0 without check-ins); every other group is
+   standardised over the client's eligible therapists (its spread floored at
+   :data:`SPREAD_FLOOR`, so tiny differences are not blown up). So a group's weight sets how
+   much it moves the ranking, whatever its natural spread.
+3. **Baseline and contributions** (as shap's ``Explanation.base_values``): a match's score is
+   :data:`BASELINE` (what an average eligible therapist gets) plus one signed contribution per
+   group, ``W_g * tanh(z_g / 2) / 2``, that add up exactly. Each lies in (-W_g/2, W_g/2) and the
+   weights sum to 1, so a score lies in (0, 1). Unmeasured rapport contributes exactly 0.
+4. **Ties** among otherwise-equal therapists go to the nearer, then the cheaper, then the
+   sooner available, then directory order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from matcher import constraints as C
+from matcher import groups as G
 from matcher import vocabulary as V
+from matcher.constraints import Reach, Relaxation
 from matcher.directory import NO_DAY, Bool, Directory, Float, Index
-from matcher.preferences import Location, Payment, Preferences
+from matcher.preferences import Preferences
 
-CONSTRAINTS: tuple[str, ...] = (
-    "licence",
-    "format",
-    "distance",
-    "capacity",
-    "age_group",
-    "language",
-    "payment",
-    "gender",
-    "identities",
-)
-EARTH_RADIUS_KM = 6371.0088
-EPOCH = date(1970, 1, 1)
-FRESH_DAYS, FORGOTTEN_DAYS = 7, 90  # confirmation fully trusted .. no longer trusted at all
+BASELINE = 0.5  # the score of an average eligible therapist with unmeasured rapport
+SPREAD_FLOOR = 0.1  # a group's spread is at least this (similarities lie in 0..1)
+TIE_DECIMALS = 9  # scores equal to this many decimals are ties
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,75 +45,50 @@ FRESH_DAYS, FORGOTTEN_DAYS = 7, 90  # confirmation fully trusted .. no longer tr
 
 
 @dataclass(frozen=True)
-class Relaxation:
-    """Easing one constraint: how many therapists it adds, and the eased preferences."""
+class Practical:
+    """What a client checks before calling: the practical facts of one therapist."""
 
-    constraint: str
-    adds: int
-    preferences: Preferences
-
-
-@dataclass(frozen=True)
-class ItemEvidence:
-    """Measured rapport on one item for one therapist."""
-
-    item: str
-    priority: int
-    measured: float  # shrunk, 1..5
-    mean: float | None  # raw mean of check-ins, None without any
-    n: int
-    confidence: float  # n / (n + K)
-    directory_mean: float
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The facts behind one match, for explanations and display."""
-
-    rapport: tuple[ItemEvidence, ...]  # the client's prioritised items, most important first
-    checkins_n: int
-    concerns_met: tuple[str, ...]
-    concerns_missed: tuple[str, ...]
-    approaches_preferred: tuple[str, ...]  # preferred approaches the therapist offers
-    approaches_missing: tuple[str, ...]  # preferred approaches they do not offer
-    approaches_avoided: tuple[str, ...]  # avoided approaches they list
-    approaches_recommended: tuple[tuple[str, tuple[str, ...]], ...]  # (concern, offered)
-    style: tuple[tuple[str, int, float], ...]  # (axis, client lean, therapist) where client leans
-    gender_wish_met: bool | None
-    identities_met: tuple[str, ...]
-    identities_missed: tuple[str, ...]
-    populations_served: tuple[str, ...]
-    populations_missed: tuple[str, ...]
-    works_with_parents: bool | None  # None unless the client is a child or adolescent
-    next_opening: date | None
-    days_to_opening: int | None
-    confirmed: date | None
-    days_since_confirmed: int | None
-    stale: bool
-    distance_km: float | None
+    credentials: str
+    city: str
+    years_experience: float
     fee: float | None
     sliding_scale: bool
     in_network: bool | None  # None when the client named no insurer
     formats: tuple[str, ...]
     languages: tuple[str, ...]
-    years_experience: float
-    credentials: str
-    city: str
+    distance_km: float | None
 
 
 @dataclass(frozen=True)
 class Match:
-    """One ranked therapist: score, its parts, and the evidence behind them."""
+    """One ranked therapist: score, its parts, and the facts behind them."""
 
     therapist_id: str
     name: str
     row: int
-    score: float
-    contributions: Mapping[str, float]  # by group; adds up to score
-    similarity: Mapping[str, float]  # s_g by group, before weighting
-    weights: Mapping[str, float]  # effective group weights (sum to 1 over active groups)
+    score: float  # baseline + sum of contributions
+    baseline: float
+    contributions: Mapping[str, float]  # by group, signed; 0 for inactive groups
+    similarity: Mapping[str, float]  # by group, before the common scale
+    weights: Mapping[str, float]  # effective weights (sum to 1 over active groups)
     active: tuple[str, ...]  # groups that counted for this client
-    evidence: Evidence
+    facts: Mapping[str, Any]  # by group: that group's facts (see groups.py)
+    practical: Practical
+
+    @property
+    def rapport(self) -> G.RapportFacts:
+        facts: G.RapportFacts = self.facts["rapport"]
+        return facts
+
+    @property
+    def availability(self) -> G.AvailabilityFacts:
+        facts: G.AvailabilityFacts = self.facts["availability"]
+        return facts
+
+    @property
+    def measured(self) -> bool:
+        """Whether any past client has rated this therapist (else rapport is not measured)."""
+        return self.rapport.measured
 
 
 @dataclass(frozen=True)
@@ -122,13 +96,23 @@ class Assessment:
     """Every eligible therapist's score for one client (the input to ranking and triage)."""
 
     rows: Index  # eligible directory rows
-    score: Float  # (m,)
-    contributions: Float  # (m, 6) in V.GROUPS order
+    score: Float  # (m,) baseline + contributions.sum(1)
+    contributions: Float  # (m, 6) in V.GROUPS order, signed
     similarity: Float  # (m, 6)
     weights: Float  # (6,) effective weights: the client's, renormalised over active groups
     active: tuple[str, ...]
     masks: Mapping[str, Bool]  # per constraint over the whole directory; True = passes
     excluded: Mapping[str, int]  # funnel counts, nonzero only
+    reach: Reach  # distances and licensure, computed once and reused
+
+
+@dataclass(frozen=True)
+class MainConcern:
+    """None of the shown matches lists the client's first-named concern."""
+
+    concern: str
+    eligible_with: int  # eligible therapists who do list it (outranked by other groups)
+    relaxation: Relaxation | None  # the easing that brings in the most who list it
 
 
 @dataclass(frozen=True)
@@ -141,6 +125,7 @@ class Ranking:
     eligible: int
     total: int
     unknown_terms: Mapping[str, str]  # e.g. {"language": "Klingon"} found in no therapist
+    main_concern: MainConcern | None  # set when no match shown lists the main concern
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,22 +138,24 @@ def rank(
     top: int = 10,
     today: date | None = None,
 ) -> Ranking:
-    """The ``top`` therapists for a client, with evidence, exclusions and relaxations."""
+    """The ``top`` therapists for a client, with facts, exclusions and relaxations."""
     if top < 1:
         raise ValueError("top must be at least 1")
     today = today or date.today()
     assessment = assess(directory, preferences, today)
-    order = top_k(assessment.score, assessment.rows, top)
+    order = top_k(directory, assessment, top)
     matches = tuple(
         match_at(directory, preferences, assessment, position, today) for position in order
     )
+    eased = C.relaxations(directory, preferences, assessment.masks)
     return Ranking(
         matches=matches,
         excluded=assessment.excluded,
-        relaxations=relaxations(directory, preferences, assessment.masks),
+        relaxations=eased,
         eligible=int(assessment.rows.size),
         total=len(directory),
         unknown_terms=_unknown_terms(directory, preferences),
+        main_concern=_main_concern(directory, preferences, assessment, matches, eased),
     )
 
 
@@ -185,345 +172,153 @@ def rank_many(
 
 def assess(directory: Directory, preferences: Preferences, today: date) -> Assessment:
     """Apply the hard constraints, then score every therapist that remains."""
-    masks = constraint_masks(directory, preferences)
-    eligible = np.ones(len(directory), dtype=bool)
-    excluded: dict[str, int] = {}
-    for name in CONSTRAINTS:
-        removed = int(np.count_nonzero(eligible & ~masks[name]))
-        if removed:
-            excluded[name] = removed
-        eligible &= masks[name]
+    masks, reach = C.masks(directory, preferences)
+    eligible, excluded = C.funnel(masks, len(directory))
     rows = np.flatnonzero(eligible)
     similarity, active = similarities(directory, preferences, rows, today)
     weights = np.array(preferences.weights.as_tuple()) * active
     if weights.sum() <= 0:  # the client weighted only groups with nothing to compare
         weights = active.astype(np.float64)
     weights = weights / weights.sum()
-    contributions = similarity * weights
+    contributions = weights * np.tanh(common_scale(similarity, active) / 2) / 2
     return Assessment(
         rows=rows,
-        score=contributions.sum(axis=1),
+        score=BASELINE + contributions.sum(axis=1),
         contributions=contributions,
         similarity=similarity,
         weights=weights,
         active=tuple(g for g, on in zip(V.GROUPS, active, strict=True) if on),
         masks=masks,
         excluded=excluded,
+        reach=reach,
     )
-
-
-def top_k(score: Float, rows: Index, k: int) -> Index:
-    """Positions of the k best scores, ties broken by directory order (deterministic)."""
-    m = score.size
-    if m > k:
-        kth = np.partition(score, m - k)[m - k]
-        candidates = np.flatnonzero(score >= kth)
-    else:
-        candidates = np.arange(m)
-    order = np.lexsort((rows[candidates], -score[candidates]))
-    return candidates[order][:k]
-
-
-# ---------------------------------------------------------------------------------------------
-# Hard constraints
-
-
-def constraint_masks(
-    directory: Directory, preferences: Preferences, only: Sequence[str] = CONSTRAINTS
-) -> dict[str, Bool]:
-    """For each constraint, which therapists satisfy it (True) over the whole directory."""
-    d, p = directory, preferences
-    n = len(d)
-    everyone = np.ones(n, dtype=bool)
-    masks: dict[str, Bool] = {}
-    licensed = d.tags["states"].has(p.state)
-    if "licence" in only:
-        masks["licence"] = licensed
-    if "format" in only:
-        masks["format"] = everyone if p.format == "either" else d.tags["formats"].has(p.format)
-    if "distance" in only:
-        masks["distance"] = _within_reach(d, p, licensed)
-    if "capacity" in only:
-        masks["capacity"] = d.flags["accepting_new_clients"] & (d.numbers["open_slots"] > 0)
-    if "age_group" in only:
-        masks["age_group"] = d.tags["ages_served"].has(p.age_group) if p.age_group else everyone
-    if "language" in only:
-        masks["language"] = d.tags["languages"].has(p.language) if p.language else everyone
-    if "payment" in only:
-        masks["payment"] = _can_pay(d, p.payment) if p.payment.constrained else everyone
-    if "gender" in only:
-        wish = p.therapist_gender
-        masks["gender"] = (
-            d.gender == list(V.GENDERS).index(wish.value) if wish and wish.required else everyone
-        )
-    if "identities" in only:
-        wanted = p.therapist_identities
-        masks["identities"] = (
-            d.tags["identities"].count(wanted.values) == len(wanted.values)
-            if wanted.required and wanted.values
-            else everyone
-        )
-    return masks
-
-
-def _within_reach(d: Directory, p: Preferences, licensed: Bool) -> Bool:
-    """In person within max_km; with 'either', online also counts as within reach."""
-    if p.location is None or p.format == "telehealth":
-        return np.ones(len(d), dtype=bool)
-    in_person = d.tags["formats"].has("in_person")
-    near = np.zeros(len(d), dtype=bool)
-    rows = np.flatnonzero(licensed & in_person)  # only measure where it can matter
-    near[rows] = distance_km(d, rows, p.location) <= p.location.max_km
-    if p.format == "either":
-        return near | d.tags["formats"].has("telehealth")
-    return near | ~in_person  # a therapist with no in-person sessions fails 'format' instead
-
-
-def _can_pay(d: Directory, payment: Payment) -> Bool:
-    ok = np.zeros(len(d), dtype=bool)
-    if payment.insurance is not None:
-        ok |= d.tags["insurance"].has(payment.insurance)
-    if payment.max_fee is not None:
-        ok |= d.numbers["fee"] <= payment.max_fee  # NaN (no fee listed) compares False
-    if payment.sliding_scale_ok:
-        ok |= d.flags["sliding_scale"]
-    return ok
-
-
-def distance_km(d: Directory, rows: Index, location: Location) -> Float:
-    """Great-circle distance from the client to each therapist in ``rows`` (NaN if unknown)."""
-    lat = np.radians(d.numbers["lat"][rows])
-    lon = np.radians(d.numbers["lon"][rows])
-    lat0, lon0 = np.radians(location.lat), np.radians(location.lon)
-    a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat0) * np.cos(lat) * np.sin((lon - lon0) / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1))))
-
-
-def relaxations(
-    directory: Directory, preferences: Preferences, masks: Mapping[str, Bool]
-) -> tuple[Relaxation, ...]:
-    """Each single easing of the client's constraints, with the therapists it would add."""
-    p = preferences
-    candidates: list[tuple[str, Preferences, tuple[str, ...]]] = []
-    if p.format != "either":
-        candidates.append(("format", p.evolve(format="either"), ("format", "distance")))
-    if p.location is not None and p.format != "telehealth":
-        wider = min(p.location.max_km * 2, 5000.0)
-        candidates.append(
-            ("distance", p.evolve(location=p.location.model_copy(update={"max_km": wider})),
-             ("distance",))
-        )  # fmt: skip
-    if p.payment.constrained:
-        candidates.append(("payment", p.evolve(payment=Payment()), ("payment",)))
-    if p.therapist_gender is not None and p.therapist_gender.required:
-        eased = p.therapist_gender.model_copy(update={"required": False})
-        candidates.append(("gender", p.evolve(therapist_gender=eased), ("gender",)))
-    if p.therapist_identities.required and p.therapist_identities.values:
-        eased_ids = p.therapist_identities.model_copy(update={"required": False})
-        candidates.append(("identities", p.evolve(therapist_identities=eased_ids), ("identities",)))
-
-    found = []
-    for name, eased_preferences, affected in candidates:
-        others = np.ones(len(directory), dtype=bool)
-        for constraint in CONSTRAINTS:
-            if constraint not in affected:
-                others &= masks[constraint]
-        before = np.logical_and.reduce([masks[c] for c in affected])
-        eased_masks = constraint_masks(directory, eased_preferences, only=affected)
-        after = np.logical_and.reduce([eased_masks[c] for c in affected])
-        adds = int(np.count_nonzero(others & after & ~before))
-        if adds:
-            found.append(Relaxation(name, adds, eased_preferences))
-    return tuple(sorted(found, key=lambda r: (-r.adds, CONSTRAINTS.index(r.constraint))))
-
-
-# ---------------------------------------------------------------------------------------------
-# Similarities
 
 
 def similarities(
     directory: Directory, preferences: Preferences, rows: Index, today: date
 ) -> tuple[Float, npt.NDArray[np.bool_]]:
     """(m, 6) similarity per group for ``rows``, and which groups are active for this client."""
-    d, p = directory, preferences
-    m = rows.size
-    s = np.zeros((m, len(V.GROUPS)))
-    active = np.zeros(len(V.GROUPS), dtype=bool)
-
-    def put(group: str, values: Float | None) -> None:
+    s = np.zeros((rows.size, len(G.GROUPS)))
+    active = np.zeros(len(G.GROUPS), dtype=bool)
+    for column, group in enumerate(G.GROUPS):
+        values = group.similarity(directory, preferences, rows, today)
         if values is not None:
-            column = V.GROUPS.index(group)
             s[:, column] = values
             active[column] = True
-
-    put("rapport", _rapport(d, p, rows))
-    put("concerns", _concerns(d, p, rows))
-    put("approach", _approach(d, p, rows))
-    put("style", _style(d, p, rows))
-    put("identity", _identity(d, p, rows))
-    put("availability", _availability(d, rows, today))
     return s, active
 
 
-def item_weights(preferences: Preferences) -> Float:
-    """Priorities as weights summing to 1; no priorities at all means every item equally."""
-    priorities = np.array(preferences.priorities.as_tuple(), dtype=np.float64)
-    if priorities.sum() == 0:
-        priorities = np.ones_like(priorities)
-    return np.asarray(priorities / priorities.sum(), dtype=np.float64)
+def common_scale(similarity: Float, active: npt.NDArray[np.bool_]) -> Float:
+    """(m, 6) each group in standard units: centred groups over the eligible set, rapport as is."""
+    z = np.zeros_like(similarity)
+    for column, group in enumerate(G.GROUPS):
+        if not active[column] or similarity.shape[0] == 0:
+            continue
+        values = similarity[:, column]
+        if group.centred:
+            z[:, column] = (values - values.mean()) / max(float(values.std()), SPREAD_FLOOR)
+        else:
+            z[:, column] = values
+    return z
 
 
-def _rapport(d: Directory, p: Preferences, rows: Index) -> Float:
-    scaled = (d.rapport[rows] - V.CHECKIN_MIN) / (V.CHECKIN_MAX - V.CHECKIN_MIN)
-    return np.asarray(scaled @ item_weights(p))
+def top_k(directory: Directory, a: Assessment, k: int, among: Index | None = None) -> Index:
+    """Positions (in ``a``) of the k best scores, optionally only ``among`` some positions.
+
+    Ties go to the nearer, the cheaper, the sooner available, then directory order.
+    """
+    positions = np.arange(a.rows.size) if among is None else among
+    score = np.round(a.score[positions], TIE_DECIMALS)
+    m = score.size
+    if m > k:
+        kth = np.partition(score, m - k)[m - k]
+        candidates = positions[score >= kth]
+    else:
+        candidates = positions
+    rows = a.rows[candidates]
+    distance = np.nan_to_num(a.reach.km[rows], nan=np.inf)
+    fee = np.nan_to_num(directory.numbers["fee"][rows], nan=np.inf)
+    opening = directory.next_opening[rows].astype(np.int64)
+    wait = np.where(opening == NO_DAY, np.iinfo(np.int64).max, opening)
+    best = -np.round(a.score[candidates], TIE_DECIMALS)
+    order = np.lexsort((rows, wait, fee, distance, best))
+    return np.asarray(candidates[order][:k], dtype=np.intp)
 
 
-def _concerns(d: Directory, p: Preferences, rows: Index) -> Float | None:
-    if not p.concerns:
-        return None
-    return d.tags["concerns"].count(p.concerns, rows) / len(p.concerns)
-
-
-def _approach(d: Directory, p: Preferences, rows: Index) -> Float | None:
-    modalities = d.tags["modalities"]
-    prefer = p.modalities.prefer
-    fit: Float | None = None
-    if prefer:
-        fit = modalities.count(prefer, rows) / len(prefer)
-    elif p.concerns:  # no stated preference: what the evidence recommends for the concerns
-        fit = np.mean(
-            [modalities.has_any(V.EVIDENCE[c].approaches, rows) for c in p.concerns], axis=0
-        )
-    if not p.modalities.avoid:
-        return fit
-    listed = np.maximum(modalities.count(V.APPROACHES, rows), 1)
-    avoided = 1.0 - modalities.count(p.modalities.avoid, rows) / listed
-    return avoided if fit is None else (fit + avoided) / 2
-
-
-def _style(d: Directory, p: Preferences, rows: Index) -> Float | None:
-    lean = np.array(p.style.as_tuple(), dtype=np.float64)
-    if not lean.any():
-        return None
-    strength = np.abs(lean)
-    closeness = 1.0 - np.abs(d.style[rows] - lean) / (V.STYLE_MAX - V.STYLE_MIN)
-    return np.asarray(closeness @ (strength / strength.sum()))
-
-
-def _identity(d: Directory, p: Preferences, rows: Index) -> Float | None:
-    parts: list[Float] = []
-    wish = p.therapist_gender
-    if wish is not None and not wish.required:
-        parts.append((d.gender[rows] == list(V.GENDERS).index(wish.value)).astype(np.float64))
-    wanted = p.therapist_identities
-    if wanted.values and not wanted.required:
-        parts.append(d.tags["identities"].count(wanted.values, rows) / len(wanted.values))
-    if p.populations:
-        parts.append(d.tags["populations"].count(p.populations, rows) / len(p.populations))
-    if p.young:
-        parts.append(d.flags["works_with_parents"][rows].astype(np.float64))
-    return np.mean(parts, axis=0) if parts else None
-
-
-def _availability(d: Directory, rows: Index, today: date) -> Float:
-    """How soon the next opening is, discounted by how long ago it was confirmed."""
-    day = (today - EPOCH).days
-    opening = d.next_opening[rows].astype(np.int64)
-    wait = np.where(opening == NO_DAY, V.OPENING_HALF_DAYS, np.maximum(opening - day, 0))
-    soon = 1.0 / (1.0 + wait / V.OPENING_HALF_DAYS)
-    confirmed = d.confirmed[rows].astype(np.int64)
-    age = np.where(confirmed == NO_DAY, FORGOTTEN_DAYS, day - confirmed)
-    trust = np.clip(1.0 - (age - FRESH_DAYS) / (FORGOTTEN_DAYS - FRESH_DAYS), 0.0, 1.0)
-    return np.asarray(soon * (0.5 + 0.5 * trust))
+def shares(a: Assessment) -> dict[str, float]:
+    """Each active group's share of how much scores vary over the eligible set:
+    cov(contribution_g, score) / var(score), which add up to 1 (0 for every group when
+    scores do not vary)."""
+    if a.rows.size < 2:
+        return {g: 0.0 for g in a.active}
+    total = float(a.score.var())
+    if total <= 0:
+        return {g: 0.0 for g in a.active}
+    centred = a.score - a.score.mean()
+    return {
+        g: float(np.mean((a.contributions[:, V.GROUPS.index(g)]) * centred) / total)
+        for g in a.active
+    }
 
 
 # ---------------------------------------------------------------------------------------------
-# Evidence for one match
+# One match
 
 
 def match_at(d: Directory, p: Preferences, a: Assessment, position: int, today: date) -> Match:
-    """The full Match (with evidence) of the eligible therapist at ``position`` of ``a``."""
+    """The full Match (with facts) of the eligible therapist at ``position`` of ``a``."""
     row = int(a.rows[position])
     return Match(
         therapist_id=str(d.ids[row]),
         name=str(d.text["name"][row]),
         row=row,
         score=float(a.score[position]),
+        baseline=BASELINE,
         contributions={g: float(a.contributions[position, i]) for i, g in enumerate(V.GROUPS)},
         similarity={g: float(a.similarity[position, i]) for i, g in enumerate(V.GROUPS)},
         weights={g: float(a.weights[i]) for i, g in enumerate(V.GROUPS)},
         active=a.active,
-        evidence=evidence(d, p, row, today),
+        facts={group.name: group.facts(d, p, row, today) for group in G.GROUPS},
+        practical=practical(d, p, row, a.reach),
     )
 
 
-def evidence(d: Directory, p: Preferences, row: int, today: date) -> Evidence:
-    """Every fact behind one therapist's match for one client."""
-    tags = {name: set(tag_set.tags_of(row)) for name, tag_set in d.tags.items()}
-    items = p.priorities.ranked() or list(V.ITEMS)
-    n = int(d.checkins_n[row])
-    rapport = tuple(
-        ItemEvidence(
-            item=item,
-            priority=getattr(p.priorities, item),
-            measured=float(d.rapport[row, i]),
-            mean=None if n == 0 else float(d.rapport_mean[row, i]),
-            n=n,
-            confidence=float(d.confidence[row]),
-            directory_mean=float(d.directory_mean[i]),
-        )
-        for item in items
-        for i in [V.ITEMS.index(item)]
-    )
-    modalities = tags["modalities"]
-    wish = p.therapist_gender
-    gender_code = int(d.gender[row])
-    wanted = p.therapist_identities.values
-    day = (today - EPOCH).days
-    opening = int(d.next_opening[row])
-    confirmed = int(d.confirmed[row])
-    since = None if confirmed == NO_DAY else day - confirmed
-    insurance = {tag.lower() for tag in tags["insurance"]}
+def practical(d: Directory, p: Preferences, row: int, reach: Reach | None = None) -> Practical:
+    reach = reach or Reach(d, p)
     fee = float(d.numbers["fee"][row])
-    return Evidence(
-        rapport=rapport,
-        checkins_n=n,
-        concerns_met=tuple(c for c in p.concerns if c in tags["concerns"]),
-        concerns_missed=tuple(c for c in p.concerns if c not in tags["concerns"]),
-        approaches_preferred=tuple(a for a in p.modalities.prefer if a in modalities),
-        approaches_missing=tuple(a for a in p.modalities.prefer if a not in modalities),
-        approaches_avoided=tuple(a for a in p.modalities.avoid if a in modalities),
-        approaches_recommended=tuple(
-            (c, tuple(a for a in V.EVIDENCE[c].approaches if a in modalities)) for c in p.concerns
-        ),
-        style=tuple(
-            (axis, lean, float(d.style[row, i]))
-            for i, (axis, lean) in enumerate(zip(V.AXES, p.style.as_tuple(), strict=True))
-            if lean
-        ),
-        gender_wish_met=None if wish is None else gender_code == list(V.GENDERS).index(wish.value),
-        identities_met=tuple(v for v in wanted if v in tags["identities"]),
-        identities_missed=tuple(v for v in wanted if v not in tags["identities"]),
-        populations_served=tuple(v for v in p.populations if v in tags["populations"]),
-        populations_missed=tuple(v for v in p.populations if v not in tags["populations"]),
-        works_with_parents=bool(d.flags["works_with_parents"][row]) if p.young else None,
-        next_opening=None if opening == NO_DAY else EPOCH + timedelta(days=opening),
-        days_to_opening=None if opening == NO_DAY else max(opening - day, 0),
-        confirmed=None if confirmed == NO_DAY else EPOCH + timedelta(days=confirmed),
-        days_since_confirmed=since,
-        stale=since is None or since > V.STALE_AFTER_DAYS,
-        distance_km=(float(distance_km(d, np.array([row]), p.location)[0]) if p.location else None),
+    insurance = {tag.lower() for tag in d.tags["insurance"].tags_of(row)}
+    km = float(reach.km[row]) if p.location is not None else np.nan
+    return Practical(
+        credentials=str(d.text["credentials"][row]),
+        city=str(d.text["city"][row]),
+        years_experience=float(d.numbers["years_experience"][row]),
         fee=None if np.isnan(fee) else fee,
         sliding_scale=bool(d.flags["sliding_scale"][row]),
         in_network=(
             None if p.payment.insurance is None else p.payment.insurance.lower() in insurance
         ),
-        formats=tuple(sorted(tags["formats"])),
-        languages=tuple(sorted(tags["languages"])),
-        years_experience=float(d.numbers["years_experience"][row]),
-        credentials=str(d.text["credentials"][row]),
-        city=str(d.text["city"][row]),
+        formats=tuple(sorted(d.tags["formats"].tags_of(row))),
+        languages=tuple(sorted(d.tags["languages"].tags_of(row))),
+        distance_km=None if np.isnan(km) else km,
     )
+
+
+def _main_concern(
+    d: Directory,
+    p: Preferences,
+    a: Assessment,
+    matches: Sequence[Match],
+    eased: Sequence[Relaxation],
+) -> MainConcern | None:
+    if not p.concerns or not matches:
+        return None
+    concern = p.concerns[0]
+    if any(concern in m.facts["concerns"].met for m in matches):
+        return None
+    eligible_with = int(np.count_nonzero(d.tags["concerns"].has(concern, a.rows)))
+    helping = [r for r in eased if r.adds_main_concern]
+    best = max(helping, key=lambda r: r.adds_main_concern) if helping else None
+    return MainConcern(concern, eligible_with, best)
 
 
 def _unknown_terms(d: Directory, p: Preferences) -> dict[str, str]:
@@ -533,3 +328,18 @@ def _unknown_terms(d: Directory, p: Preferences) -> dict[str, str]:
     if p.payment.insurance and p.payment.insurance.lower() not in d.tags["insurance"].codes:
         unknown["insurance"] = p.payment.insurance
     return unknown
+
+
+__all__ = [
+    "BASELINE",
+    "Assessment",
+    "MainConcern",
+    "Match",
+    "Practical",
+    "Ranking",
+    "Relaxation",
+    "assess",
+    "rank",
+    "rank_many",
+    "shares",
+]

@@ -128,6 +128,12 @@ STYLE_CENTRE: dict[str, tuple[float, float, float, float]] = {
     "family": (0.6, 0.2, -0.3, 0.2),
     "addiction": (0.8, 0.0, -0.8, 1.2),
 }
+# Check-in ratings (1-5): therapists' true mean level, its spread between therapists, the
+# spread of what is particular to one item, and one check-in's scatter around the therapist's
+# level, shared across items (the client's overall feeling) and per item. Therapist share of a
+# single rating's variance: 0.3^2 / (0.3^2 + 0.1^2 + 0.85^2 + 0.45^2) ≈ 0.09 (ICC ≈ .1).
+RATING_MEAN, RATING_THERAPIST_SD, RATING_ITEM_SD = 4.25, 0.3, 0.1
+RATING_CLIENT_SD, RATING_NOISE_SD = 0.85, 0.45
 # Rapport the orientation tends to earn above the therapist's own level, item by item.
 RAPPORT_LEAN: dict[str, dict[str, float]] = {
     "cbt": {"clear_plan": 0.35, "on_my_team": 0.05},
@@ -457,12 +463,19 @@ def therapists(n: int, seed: int, as_of: date = DEFAULT_AS_OF) -> pd.DataFrame:
     has_checkins = rng.random(n) < np.clip(0.45 + years * 0.02, 0, 0.85)
     checkins_n = np.where(has_checkins, np.minimum(rng.poisson(2 + years * 3.0), 400), 0)
     checkins_n = np.where(has_checkins & (checkins_n == 0), 1, checkins_n)
-    level = rng.normal(0, 0.4, n)
+    # Ratings are ceiling-heavy (mean near 4.3 of 5) and therapists account for only about a
+    # tenth of their variance: one check-in mostly reflects that client and that session, and a
+    # client who feels heard tends to rate every item high (a shared "halo" across items).
+    level = rng.normal(0, RATING_THERAPIST_SD, n)
     lean = np.array([[RAPPORT_LEAN[o].get(item, 0.0) for item in V.ITEMS] for o in names_o])[
         orientation
     ]
-    true_rapport = np.clip(4.0 + level[:, None] + lean + rng.normal(0, 0.25, (n, 9)), 1, 5)
-    noise = rng.normal(0, 1, (n, 9)) * 0.8 / np.sqrt(np.maximum(checkins_n, 1))[:, None]
+    true_rapport = np.clip(
+        RATING_MEAN + level[:, None] + lean + rng.normal(0, RATING_ITEM_SD, (n, 9)), 1, 5
+    )
+    root_n = np.sqrt(np.maximum(checkins_n, 1))[:, None]
+    halo = rng.normal(0, RATING_CLIENT_SD, (n, 1)) / root_n
+    noise = halo + rng.normal(0, RATING_NOISE_SD, (n, 9)) / root_n
     rapport = np.round(np.clip(true_rapport + noise, 1, 5), 2)
 
     first = np.empty(n, dtype=object)

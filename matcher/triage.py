@@ -27,10 +27,11 @@ import pandas as pd
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
+from matcher import constraints as C
 from matcher import vocabulary as V
 from matcher.directory import Directory
 from matcher.preferences import Preferences, load_referrals
-from matcher.scoring import CONSTRAINTS, Assessment, Match, assess, match_at, top_k
+from matcher.scoring import Assessment, Match, assess, match_at, top_k
 
 CANDIDATES = 25  # edges kept per referral; see the module docstring
 ALTERNATES = 3
@@ -193,10 +194,9 @@ def _best(
 ) -> tuple[Candidate, ...]:
     """The k best-scoring eligible therapists who still have a free slot."""
     keep = np.flatnonzero(free[a.rows])
-    rows, score = a.rows[keep], a.score[keep]
     return tuple(
-        Candidate(str(directory.ids[rows[i]]), int(rows[i]), float(score[i]))
-        for i in top_k(score, rows, k)
+        Candidate(str(directory.ids[a.rows[i]]), int(a.rows[i]), float(a.score[i]))
+        for i in top_k(directory, a, k, among=keep)
     )
 
 
@@ -250,16 +250,13 @@ def assign_tier(
 def _why_unassigned(directory: Directory, a: Assessment) -> Unassigned:
     if a.rows.size:
         return Unassigned("taken", count=int(a.rows.size))
-    others = [name for name in CONSTRAINTS if name != "capacity"]
+    others = [name for name in C.NAMES if name != "capacity"]
     fits_but_full = np.logical_and.reduce([a.masks[name] for name in others])
     full = int(np.count_nonzero(fits_but_full & ~a.masks["capacity"]))
     if full:
         return Unassigned("full", count=full)
-    licensed = a.masks["licence"]
-    if not licensed.any():
-        return Unassigned("no_fit", ("licence",))
-    blocking = tuple(name for name in CONSTRAINTS[1:] if not (licensed & a.masks[name]).any())
-    return Unassigned("no_fit", blocking or tuple(c for c in a.excluded if c != "licence"))
+    blocking = C.blocking(a.masks)
+    return Unassigned("no_fit", blocking or tuple(c for c in a.excluded if c != "license"))
 
 
 def outcome_table(

@@ -273,7 +273,7 @@ STATES: Final = MappingProxyType(
 
 
 @dataclass(frozen=True)
-class Evidence:
+class Recommendation:
     """Approaches commonly recommended for a concern, with where that recommendation comes from."""
 
     approaches: tuple[str, ...]
@@ -282,37 +282,49 @@ class Evidence:
 
 # Used when a client states no approach preference. Sources are clinical guidelines and reviews;
 # article 001 itself notes that phobias are most often treated with CBT.
-EVIDENCE: Final = MappingProxyType(
+RECOMMENDED: Final = MappingProxyType(
     {
-        "anxiety": Evidence(("cbt", "act", "mindfulness"), "NICE CG113 (2011)"),
-        "phobias": Evidence(("exposure", "cbt"), "article 001; NICE CG159 (2013)"),
-        "panic": Evidence(("cbt", "exposure"), "NICE CG113 (2011)"),
-        "social_anxiety": Evidence(("cbt", "exposure"), "NICE CG159 (2013)"),
-        "depression": Evidence(
+        "anxiety": Recommendation(("cbt", "act", "mindfulness"), "NICE CG113 (2011)"),
+        "phobias": Recommendation(("exposure", "cbt"), "article 001; NICE CG159 (2013)"),
+        "panic": Recommendation(("cbt", "exposure"), "NICE CG113 (2011)"),
+        "social_anxiety": Recommendation(("cbt", "exposure"), "NICE CG159 (2013)"),
+        "depression": Recommendation(
             ("cbt", "ipt", "act", "psychodynamic"), "APA depression guideline (2019)"
         ),
-        "trauma_ptsd": Evidence(
+        "trauma_ptsd": Recommendation(
             ("trauma_focused_cbt", "emdr", "exposure"), "APA PTSD guideline (2017)"
         ),
-        "substance_use": Evidence(
+        "substance_use": Recommendation(
             ("motivational_interviewing", "cbt"), "NIDA principles of treatment (2018)"
         ),
-        "psychosis": Evidence(("cbt", "family_systems"), "NICE CG178 (2014)"),
-        "bipolar": Evidence(("cbt", "family_systems", "ipt"), "NICE CG185 (2014)"),
-        "ocd": Evidence(("exposure", "cbt"), "NICE CG31 (2005), exposure and response prevention"),
-        "eating": Evidence(("cbt", "family_systems"), "NICE NG69 (2017)"),
-        "grief": Evidence(("cbt", "ipt", "person_centred"), "Wittouck et al. (2011) review"),
-        "anger": Evidence(("cbt", "mindfulness"), "Del Vecchio & O'Leary (2004) meta-analysis"),
-        "relationships": Evidence(
+        "psychosis": Recommendation(("cbt", "family_systems"), "NICE CG178 (2014)"),
+        "bipolar": Recommendation(("cbt", "family_systems", "ipt"), "NICE CG185 (2014)"),
+        "ocd": Recommendation(
+            ("exposure", "cbt"), "NICE CG31 (2005), exposure and response prevention"
+        ),
+        "eating": Recommendation(("cbt", "family_systems"), "NICE NG69 (2017)"),
+        "grief": Recommendation(("cbt", "ipt", "person_centred"), "Wittouck et al. (2011) review"),
+        "anger": Recommendation(
+            ("cbt", "mindfulness"), "Del Vecchio & O'Leary (2004) meta-analysis"
+        ),
+        "relationships": Recommendation(
             ("family_systems", "ipt", "person_centred"), "Lebow et al. (2012) review"
         ),
-        "abuse_recovery": Evidence(("trauma_focused_cbt", "emdr"), "APA PTSD guideline (2017)"),
-        "family_conflict": Evidence(("family_systems",), "Carr (2019) review of family therapy"),
-        "parenting": Evidence(("family_systems", "cbt"), "NICE CG158 (2013), parent training"),
-        "adhd": Evidence(("cbt", "family_systems"), "NICE NG87 (2018)"),
-        "self_harm": Evidence(("dbt", "cbt"), "NICE NG225 (2022)"),
-        "stress": Evidence(("mindfulness", "cbt", "act"), "Khoury et al. (2015) meta-analysis"),
-        "life_transitions": Evidence(
+        "abuse_recovery": Recommendation(
+            ("trauma_focused_cbt", "emdr"), "APA PTSD guideline (2017)"
+        ),
+        "family_conflict": Recommendation(
+            ("family_systems",), "Carr (2019) review of family therapy"
+        ),
+        "parenting": Recommendation(
+            ("family_systems", "cbt"), "NICE CG158 (2013), parent training"
+        ),
+        "adhd": Recommendation(("cbt", "family_systems"), "NICE NG87 (2018)"),
+        "self_harm": Recommendation(("dbt", "cbt"), "NICE NG225 (2022)"),
+        "stress": Recommendation(
+            ("mindfulness", "cbt", "act"), "Khoury et al. (2015) meta-analysis"
+        ),
+        "life_transitions": Recommendation(
             ("solution_focused", "person_centred", "act"), "Gingerich & Peterson (2013) review"
         ),
     }

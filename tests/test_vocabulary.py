@@ -24,12 +24,12 @@ def test_nine_rapport_items_each_from_the_articles() -> None:
 
 
 def test_evidence_table_covers_every_concern_with_known_approaches() -> None:
-    assert set(V.EVIDENCE) == set(V.CONCERNS)
-    for evidence in V.EVIDENCE.values():
-        assert evidence.approaches and set(evidence.approaches) <= set(V.APPROACHES)
-        assert evidence.source
-    assert V.EVIDENCE["phobias"].approaches[:2] == ("exposure", "cbt")  # article 001
-    assert "motivational_interviewing" in V.EVIDENCE["substance_use"].approaches
+    assert set(V.RECOMMENDED) == set(V.CONCERNS)
+    for recommendation in V.RECOMMENDED.values():
+        assert recommendation.approaches and set(recommendation.approaches) <= set(V.APPROACHES)
+        assert recommendation.source
+    assert V.RECOMMENDED["phobias"].approaches[:2] == ("exposure", "cbt")  # article 001
+    assert "motivational_interviewing" in V.RECOMMENDED["substance_use"].approaches
 
 
 def test_design_vocabulary_is_present() -> None:

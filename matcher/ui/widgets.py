@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from matcher import vocabulary as V
 from matcher.directory import Directory
-from matcher.explain import explain, facts, stale_warning
+from matcher.explain import contribution_label, explain, facts, stale_warning
 from matcher.preferences import Preferences
 from matcher.scoring import Match
 from matcher.ui.common import plain
@@ -16,29 +17,28 @@ from matcher.ui.common import plain
 def match_card(place: int, match: Match, preferences: Preferences, directory: Directory) -> None:
     """One therapist: why they fit, why not higher, practical facts, score by group."""
     words = explain(match, preferences)
-    e = match.evidence
+    x = match.practical
     with st.container(border=True):
         name, score = st.columns([4, 1])
         name.subheader(plain(f"{place}. {match.name}"))
-        name.caption(plain(f"{e.credentials} · {e.city}"))
+        name.caption(plain(f"{x.credentials} · {x.city}"))
         score.metric("Match", f"{match.score:.0%}")
         st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
         if words.shortfall:
             st.markdown(f"_{plain(words.shortfall)}_")
-        warning = stale_warning(e)
+        warning = stale_warning(match)
         if warning:
             st.warning(plain(warning), icon=":material/warning:")
         st.markdown(
-            "  \n".join(f"**{label}:** {plain(text)}" for label, text in facts(e, preferences))
+            "  \n".join(f"**{label}:** {plain(text)}" for label, text in facts(match, preferences))
         )
-        chart = pd.DataFrame(
-            {
-                "part of the score": [V.GROUP_LABELS[g] for g in match.active],
-                "points": [round(match.contributions[g] * 100, 1) for g in match.active],
-            }
+        st.caption(
+            plain(
+                f"How the score is made up: an average match for you scores "
+                f"{match.baseline:.0%}; each part adds or takes away points from there."
+            )
         )
-        st.caption("How the match score is made up (points out of 100)")
-        st.bar_chart(chart, x="part of the score", y="points", horizontal=True, height=200)
+        st.altair_chart(contribution_chart(match), use_container_width=True)
         bio = str(directory.table.at[match.row, "bio"]) if "bio" in directory.table else ""
         if bio:
             with st.expander("In their own words"):
@@ -46,3 +46,36 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
         with st.expander("After your first sessions, ask yourself"):
             st.markdown("\n".join(f"- {plain(line)}" for line in words.first_session))
         st.checkbox("Add to my shortlist", key=f"shortlist_{match.therapist_id}")
+
+
+def contribution_chart(match: Match) -> alt.LayerChart:
+    """Signed points per group around the average match, each bar labelled in words too.
+
+    Unmeasured rapport is a labelled row with no bar ("not measured yet"), never points.
+    """
+    frame = pd.DataFrame(
+        {
+            "part": [V.GROUP_LABELS[g].capitalize() for g in match.active],
+            "points": [
+                0.0 if g == "rapport" and not match.measured else match.contributions[g] * 100
+                for g in match.active
+            ],
+            "label": [contribution_label(match, g) for g in match.active],
+        }
+    )
+    y = alt.Y("part:N", sort=None, title=None)
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("points:Q", title="points above or below an average match"),
+            y=y,
+            color=alt.condition("datum.points >= 0", alt.value("#2b6cb0"), alt.value("#b7791f")),
+            tooltip=["part", "label"],
+        )
+    )
+    labels = (
+        alt.Chart(frame).mark_text(align="left", dx=4).encode(x=alt.value(0), y=y, text="label")
+    )
+    chart: alt.LayerChart = (bars + labels).properties(height=32 * len(frame) + 20)
+    return chart

@@ -83,10 +83,10 @@ st.header("Approaches commonly recommended for each concern")
 st.dataframe(
     pd.DataFrame(
         {
-            "concern": [V.CONCERNS[c] for c in V.EVIDENCE],
+            "concern": [V.CONCERNS[c] for c in V.RECOMMENDED],
             "approaches": [", ".join(V.APPROACHES[a] for a in e.approaches)
-                           for e in V.EVIDENCE.values()],
-            "source": [e.source for e in V.EVIDENCE.values()],
+                           for e in V.RECOMMENDED.values()],
+            "source": [e.source for e in V.RECOMMENDED.values()],
         }
     ),
     hide_index=True,

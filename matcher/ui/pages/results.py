@@ -7,7 +7,7 @@ from datetime import date
 import streamlit as st
 
 from matcher import vocabulary as V
-from matcher.explain import describe_relaxation, describe_unknown, summary
+from matcher.explain import describe_main_concern, describe_relaxation, describe_unknown, summary
 from matcher.report import comparison_table, printable_summary, shortlist_csv
 from matcher.scoring import rank
 from matcher.ui.common import (
@@ -70,6 +70,9 @@ if not ranking.matches:
     st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")
     st.stop()
 
+thin = describe_main_concern(ranking, chosen)
+if thin:
+    st.warning(plain(thin), icon=":material/info:")
 for place, match in enumerate(ranking.matches, start=1):
     match_card(place, match, chosen, directory)
 

@@ -1,0 +1,315 @@
+"""Hard constraints: who cannot serve a client, each rule one record in one ordered registry.
+
+A :class:`Constraint` holds everything about one rule: its mask over the directory (True =
+the therapist passes), how the client could ease it (a new ``Preferences``, or None when it
+cannot be eased), which other rules that easing touches, and its words: how many it excluded,
+what a therapist would need to pass it, and what easing it means. The rest of the code (the
+funnel, relaxations, triage's reasons, explanations) iterates :data:`CONSTRAINTS`; adding a rule
+is adding one record here.
+
+The registry's order is the funnel's order: each excluded therapist is counted under the first
+rule it fails, so the counts add up to the number excluded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from matcher import vocabulary as V
+from matcher.directory import Bool, Directory, Float, Index
+from matcher.preferences import Location, Payment, Preferences
+
+EARTH_RADIUS_KM = 6371.0088
+MAX_KM = 5000.0  # the farthest a relaxation widens the search
+
+
+class Reach:
+    """What several rules share for one client, computed once: licensure, formats, distances."""
+
+    def __init__(self, directory: Directory, preferences: Preferences) -> None:
+        self.d, self.p = directory, preferences
+
+    @cached_property
+    def licensed(self) -> Bool:
+        return self.d.tags["states"].has(self.p.state)
+
+    @cached_property
+    def in_person(self) -> Bool:
+        return self.d.tags["formats"].has("in_person")
+
+    @cached_property
+    def telehealth(self) -> Bool:
+        return self.d.tags["formats"].has("telehealth")
+
+    @cached_property
+    def km(self) -> Float:
+        """Distance to every licensed in-person therapist (NaN elsewhere or when unknown)."""
+        out = np.full(len(self.d), np.nan)
+        if self.p.location is not None:
+            rows = np.flatnonzero(self.licensed & self.in_person)  # only where it can matter
+            out[rows] = distance_km(self.d, rows, self.p.location)
+        return out
+
+
+def distance_km(d: Directory, rows: Index, location: Location) -> Float:
+    """Great-circle distance from the client to each therapist in ``rows`` (NaN if unknown)."""
+    lat = np.radians(d.numbers["lat"][rows])
+    lon = np.radians(d.numbers["lon"][rows])
+    lat0, lon0 = np.radians(location.lat), np.radians(location.lon)
+    a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat0) * np.cos(lat) * np.sin((lon - lon0) / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1))))
+
+
+def _never(p: Preferences) -> Preferences | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One hard rule: its mask, its easing, and its words."""
+
+    name: str
+    mask: Callable[[Reach], Bool]  # over the whole directory; True = passes
+    excluded: Callable[[Preferences, bool], str]  # "(are) not licensed in Ohio"; bool = plural
+    needs: Callable[[Preferences], str]  # what a therapist needs to pass: "speaks Spanish"
+    ease: Callable[[Preferences], Preferences | None] = _never  # the one easing offered
+    easing: Callable[[Preferences, Preferences], str] = lambda p, eased: ""  # "Allowing …"
+    touches: tuple[str, ...] = ()  # other rules whose masks an easing changes
+
+
+def _verb(plural: bool) -> tuple[str, str]:
+    return ("are", "do") if plural else ("is", "does")
+
+
+def _format(r: Reach) -> Bool:
+    if r.p.format == "either":
+        return np.ones(len(r.d), dtype=bool)
+    return r.in_person if r.p.format == "in_person" else r.telehealth
+
+
+def _distance(r: Reach) -> Bool:
+    """In person within max_km; with 'either', online also counts as within reach."""
+    p = r.p
+    if p.location is None or p.format == "telehealth":
+        return np.ones(len(r.d), dtype=bool)
+    near = r.km <= p.location.max_km  # NaN (not measured) compares False
+    if p.format == "either":
+        return near | r.telehealth
+    return near | ~r.in_person  # no in-person sessions fails 'format' instead
+
+
+def _wider(p: Preferences) -> Preferences | None:
+    if p.location is None or p.format == "telehealth":
+        return None
+    wider = min(p.location.max_km * 2, MAX_KM)
+    return p.evolve(location=p.location.model_copy(update={"max_km": wider}))
+
+
+def _payment(r: Reach) -> Bool:
+    d, payment = r.d, r.p.payment
+    if not payment.constrained:
+        return np.ones(len(d), dtype=bool)
+    ok = np.zeros(len(d), dtype=bool)
+    if payment.insurance is not None:
+        ok |= d.tags["insurance"].has(payment.insurance)
+    if payment.max_fee is not None:
+        ok |= d.numbers["fee"] <= payment.max_fee  # NaN (no fee listed) compares False
+    if payment.sliding_scale_ok:
+        ok |= d.flags["sliding_scale"]
+    return ok
+
+
+def _gender(r: Reach) -> Bool:
+    wish = r.p.therapist_gender
+    if wish is None or not wish.required:
+        return np.ones(len(r.d), dtype=bool)
+    return np.asarray(r.d.gender == list(V.GENDERS).index(wish.value))
+
+
+def _gender_wish(p: Preferences) -> Preferences | None:
+    wish = p.therapist_gender
+    if wish is None or not wish.required:
+        return None
+    return p.evolve(therapist_gender=wish.model_copy(update={"required": False}))
+
+
+def _identities(r: Reach) -> Bool:
+    wanted = r.p.therapist_identities
+    if not (wanted.required and wanted.values):
+        return np.ones(len(r.d), dtype=bool)
+    return np.asarray(r.d.tags["identities"].count(wanted.values) == len(wanted.values))
+
+
+def _identity_wish(p: Preferences) -> Preferences | None:
+    wanted = p.therapist_identities
+    if not (wanted.required and wanted.values):
+        return None
+    return p.evolve(therapist_identities=wanted.model_copy(update={"required": False}))
+
+
+def _gender_words(p: Preferences) -> str:
+    return V.GENDERS[p.therapist_gender.value] if p.therapist_gender else "the gender you chose"
+
+
+def _age_words(p: Preferences) -> str:
+    return V.AGE_GROUPS.get(p.age_group or "", "your age group")
+
+
+def _km(p: Preferences) -> str:
+    return f"{p.location.max_km:g} km" if p.location else "your distance"
+
+
+CONSTRAINTS: tuple[Constraint, ...] = (
+    Constraint(
+        "license",
+        mask=lambda r: r.licensed,
+        excluded=lambda p, pl: f"{_verb(pl)[0]} not licensed in {V.STATES[p.state]}",
+        needs=lambda p: f"is licensed in {V.STATES[p.state]}",
+    ),
+    Constraint(
+        "format",
+        mask=_format,
+        excluded=lambda p, pl: f"{_verb(pl)[1]} not offer {V.CLIENT_FORMATS[p.format]} sessions",
+        needs=lambda p: f"offers {V.CLIENT_FORMATS[p.format]} sessions",
+        ease=lambda p: None if p.format == "either" else p.evolve(format="either"),
+        easing=lambda p, eased: (
+            f"Allowing {'online' if p.format == 'in_person' else 'in-person'} sessions too"
+        ),
+        touches=("distance",),
+    ),
+    Constraint(
+        "distance",
+        mask=_distance,
+        excluded=lambda p, pl: f"{_verb(pl)[0]} farther than {_km(p)} for in-person sessions",
+        needs=lambda p: f"is within {_km(p)}",
+        ease=_wider,
+        easing=lambda p, eased: f"Traveling up to {_km(eased)}",
+    ),
+    Constraint(
+        "capacity",
+        mask=lambda r: r.d.flags["accepting_new_clients"] & (r.d.numbers["open_slots"] > 0),
+        excluded=lambda p, pl: f"{_verb(pl)[0]} not taking new clients right now",
+        needs=lambda p: "has an open slot",
+    ),
+    Constraint(
+        "age_group",
+        mask=lambda r: (
+            r.d.tags["ages_served"].has(r.p.age_group)
+            if r.p.age_group
+            else np.ones(len(r.d), dtype=bool)
+        ),
+        excluded=lambda p, pl: f"{_verb(pl)[1]} not work with {_age_words(p)}",
+        needs=lambda p: f"works with {_age_words(p)}",
+    ),
+    Constraint(
+        "language",
+        mask=lambda r: (
+            r.d.tags["languages"].has(r.p.language)
+            if r.p.language
+            else np.ones(len(r.d), dtype=bool)
+        ),
+        excluded=lambda p, pl: f"{_verb(pl)[1]} not offer sessions in {p.language}",
+        needs=lambda p: f"speaks {p.language}",
+    ),
+    Constraint(
+        "payment",
+        mask=_payment,
+        excluded=lambda p, pl: f"{_verb(pl)[0]} outside your insurance or fee limit",
+        needs=lambda p: "fits the insurance or fee limit",
+        ease=lambda p: p.evolve(payment=Payment()) if p.payment.constrained else None,
+        easing=lambda p, eased: "Looking beyond your insurance and fee limit",
+    ),
+    Constraint(
+        "gender",
+        mask=_gender,
+        excluded=lambda p, pl: f"{_verb(pl)[0]} not {_gender_words(p)}",
+        needs=lambda p: f"is {_gender_words(p)}",
+        ease=_gender_wish,
+        easing=lambda p, eased: "Making the therapist's gender a wish rather than a must",
+    ),
+    Constraint(
+        "identities",
+        mask=_identities,
+        excluded=lambda p, pl: f"{_verb(pl)[1]} not share the identity you require",
+        needs=lambda p: "shares the required identity",
+        ease=_identity_wish,
+        easing=lambda p, eased: "Making the therapist's identity a wish rather than a must",
+    ),
+)
+BY_NAME: Mapping[str, Constraint] = {c.name: c for c in CONSTRAINTS}
+NAMES: tuple[str, ...] = tuple(BY_NAME)
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """Easing one constraint: how many therapists it adds, and the eased preferences."""
+
+    constraint: str
+    adds: int
+    preferences: Preferences
+    adds_main_concern: int  # of those added, how many list the client's first-named concern
+
+
+def masks(
+    directory: Directory, preferences: Preferences, names: Sequence[str] = NAMES
+) -> tuple[dict[str, Bool], Reach]:
+    """Each named rule's mask over the whole directory, and the shared facts behind them."""
+    reach = Reach(directory, preferences)
+    return {name: BY_NAME[name].mask(reach) for name in names}, reach
+
+
+def funnel(passes: Mapping[str, Bool], n: int) -> tuple[Bool, dict[str, int]]:
+    """(eligible, excluded counts) with each therapist counted under the first rule it fails."""
+    eligible = np.ones(n, dtype=bool)
+    excluded: dict[str, int] = {}
+    for name in NAMES:
+        removed = int(np.count_nonzero(eligible & ~passes[name]))
+        if removed:
+            excluded[name] = removed
+        eligible &= passes[name]
+    return eligible, excluded
+
+
+def relaxations(
+    directory: Directory, preferences: Preferences, passes: Mapping[str, Bool]
+) -> tuple[Relaxation, ...]:
+    """Each single easing of the client's rules, with the therapists it would add.
+
+    Only the eased rule and the rules it touches are recomputed; every other mask is reused.
+    """
+    p = preferences
+    main = (
+        directory.tags["concerns"].has(p.concerns[0])
+        if p.concerns
+        else np.zeros(len(directory), dtype=bool)
+    )
+    found = []
+    for rule in CONSTRAINTS:
+        eased = rule.ease(p)
+        if eased is None:
+            continue
+        affected = (rule.name, *rule.touches)
+        others = np.ones(len(directory), dtype=bool)
+        for name in NAMES:
+            if name not in affected:
+                others &= passes[name]
+        before = np.logical_and.reduce([passes[name] for name in affected])
+        eased_passes, _ = masks(directory, eased, affected)
+        after = np.logical_and.reduce([eased_passes[name] for name in affected])
+        added = others & after & ~before
+        adds = int(np.count_nonzero(added))
+        if adds:
+            found.append(Relaxation(rule.name, adds, eased, int(np.count_nonzero(added & main))))
+    return tuple(sorted(found, key=lambda r: (-r.adds, NAMES.index(r.constraint))))
+
+
+def blocking(passes: Mapping[str, Bool]) -> tuple[str, ...]:
+    """Rules that no therapist licensed in the client's state passes (why nobody fits)."""
+    licensed = passes["license"]
+    if not licensed.any():
+        return ("license",)
+    return tuple(name for name in NAMES[1:] if not (licensed & passes[name]).any())

@@ -1,0 +1,66 @@
+"""Small pieces of the product's wording, shared by every place that writes a sentence.
+
+Numbers become words in the explanation layer only: ``explain.py`` and the word methods of the
+constraint and group records (each rule's sentences live beside the rule). This module holds
+the pieces they share, and the sentences that are the same on every page (crisis help, fees,
+the check-in scale), so a page, a report or the CLI never writes its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from matcher import vocabulary as V
+
+CRISIS_LINE = (
+    "If you are in crisis or thinking about harming yourself: call or text 988 "
+    "(Suicide & Crisis Lifeline, US, any hour). In an emergency, call 911."
+)
+CRISIS_SHORT = "risk flag: follow the crisis protocol (988, or 911 in an emergency) before matching"
+RATING_SCALE = {1: "not at all", 2: "a little", 3: "somewhat", 4: "mostly", 5: "completely"}
+NOT_MEASURED = "not measured yet"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 check-in', '38 check-ins'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def and_list(words: Iterable[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(words)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def lean(axis: str, value: float) -> str:
+    """A style axis leaning one way, in words ('a therapist who leads')."""
+    style = next(a for a in V.STYLE_AXES if a.key == axis)
+    return style.high if value > 0 else style.low
+
+
+def confirmed(days_since: int | None) -> str:
+    if days_since is None:
+        return "their availability has never been confirmed"
+    if days_since <= 1:
+        return "availability confirmed in the last day"
+    return f"availability confirmed {days_since} days ago"
+
+
+def fee(amount: float | None, sliding_scale: bool = False) -> str:
+    """'$120 per session; offers a sliding scale', or 'not listed'."""
+    text = "not listed" if amount is None else f"${amount:,.0f} per session"
+    return text + ("; offers a sliding scale" if sliding_scale else "")
+
+
+def points(contribution: float) -> str:
+    """A contribution (score units, 0..1) as signed points out of 100: '+12', '−3', '0'."""
+    value = round(contribution * 100)
+    if value == 0:
+        return "0"
+    return f"+{value}" if value > 0 else f"−{abs(value)}"
