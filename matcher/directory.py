@@ -3,7 +3,7 @@
 Settings apart from learned state: :func:`encode` reads the validated table and produces a
 :class:`Directory` of named numpy arrays. Ranking a client never parses a string again: list
 columns become bit sets (one uint64 word per 64 vocabulary words), dates become day numbers, and
-check-in means become shrunk measured rapport with its confidence.
+check-in means become measured rapport with its uncertainty (see ``rapport.py``).
 """
 
 from __future__ import annotations

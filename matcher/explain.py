@@ -61,6 +61,8 @@ def _plain_facts(match: Match) -> list[str]:
         facts.append(
             "Has no client check-ins yet, so nothing here shows how people feel with them."
         )
+    sessions = " or ".join(V.THERAPIST_FORMATS[f] for f in x.formats)
+    facts.append(f"Offers sessions {sessions}, in {W.and_list(x.languages)}.")
     return facts
 
 

@@ -34,6 +34,7 @@ from matcher.preferences import Preferences
 EPOCH = date(1970, 1, 1)
 FRESH_DAYS, FORGOTTEN_DAYS = 7, 90  # confirmation fully trusted .. no longer trusted at all
 STYLE_CLOSE = 1.5  # a therapist this close to the client's lean (of 6) fits it
+NOTABLE = 0.1  # a raw mean this far above the directory's is worth quoting (1-5 scale)
 FEW_CHECKINS = 5  # below this, measured rapport is "early" whatever the estimate's reliability
 
 F = TypeVar("F")
@@ -153,7 +154,11 @@ class Rapport(Group[RapportFacts]):
     def reasons(self, facts: RapportFacts, p: Preferences) -> list[str]:
         if not facts.measured:
             return []  # nothing measured, nothing credited
-        strong = [i for i in facts.items if i.mean is not None and i.standing >= 0.5][:2]
+        strong = [
+            i
+            for i in facts.items
+            if i.mean is not None and i.mean >= i.prior + NOTABLE and i.standing > 0
+        ][:2]
         if not strong:
             return []
         ratings = W.and_list(f"{V.ITEM_BY_KEY[i.item].feeling} {i.mean:.1f}/5" for i in strong)

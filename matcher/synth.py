@@ -130,9 +130,10 @@ STYLE_CENTRE: dict[str, tuple[float, float, float, float]] = {
 }
 # Check-in ratings (1-5): therapists' true mean level, its spread between therapists, the
 # spread of what is particular to one item, and one check-in's scatter around the therapist's
-# level, shared across items (the client's overall feeling) and per item. Therapist share of a
-# single rating's variance: 0.3^2 / (0.3^2 + 0.1^2 + 0.85^2 + 0.45^2) ≈ 0.09 (ICC ≈ .1).
-RATING_MEAN, RATING_THERAPIST_SD, RATING_ITEM_SD = 4.25, 0.3, 0.1
+# level, shared across items (the client's overall feeling) and per item. Therapists account for
+# about 5-8 % of variance in what clients report (Baldwin & Imel 2013); here their share of one
+# check-in's item average is 0.25^2 / (0.25^2 + 0.85^2 + 0.45^2 / 9) ≈ 0.077.
+RATING_MEAN, RATING_THERAPIST_SD, RATING_ITEM_SD = 4.25, 0.25, 0.1
 RATING_CLIENT_SD, RATING_NOISE_SD = 0.85, 0.45
 # Rapport the orientation tends to earn above the therapist's own level, item by item.
 RAPPORT_LEAN: dict[str, dict[str, float]] = {

@@ -365,11 +365,7 @@ DEFAULT_WEIGHTS: Final = MappingProxyType(
     }
 )
 
-# Shrinkage of measured rapport toward the directory mean: (n*mean + K*mu) / (n + K). With K = 10
-# a therapist's own check-ins carry half the weight after ten of them: one perfect check-in moves
-# a score a little, fifty good ones settle it. Single-session alliance ratings are noisy; ten
-# ratings is roughly where their mean becomes reliable.
-SHRINKAGE_K: Final = 10.0
+# How far measured rapport is trusted is learned from each directory's own check-ins: rapport.py.
 
 # Availability: an opening this many days away halves the availability similarity...
 OPENING_HALF_DAYS: Final = 14.0

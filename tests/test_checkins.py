@@ -132,7 +132,7 @@ def test_strong_heard_checkins_lift_a_therapist_for_a_client_who_prioritises_hea
     assert new_ids.index(target) < ids.index(target)
     n = int(demo.checkins_n[demo.row(target)]) + 40
     match = next(m for m in after.matches if m.therapist_id == target)
-    assert match.evidence.checkins_n == n
+    assert match.rapport.checkins_n == n
     words = explain(match, client)
     assert f"over {n:,} check-ins" in " ".join([*words.reasons, words.shortfall or ""])
 

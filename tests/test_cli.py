@@ -49,7 +49,8 @@ def test_rank_json_matches_the_contract() -> None:
     assert len(out["matches"]) == 3
     for match in out["matches"]:
         assert set(match) >= {"therapist_id", "name", "score", "contributions", "reasons"}
-        assert sum(match["contributions"].values()) == pytest.approx(match["score"], abs=1e-5)
+        total = match["baseline"] + sum(match["contributions"].values())
+        assert total == pytest.approx(match["score"], abs=1e-5)
         assert 2 <= len(match["reasons"]) <= 4
     assert all(r["adds"] > 0 and r["description"] for r in out["relaxations"])
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from matcher import vocabulary as V
 from matcher.directory import NO_DAY, Directory, TagSet
+from matcher.rapport import estimate
 from tests.conftest import directory_of, therapist
 
 
@@ -70,8 +70,10 @@ def test_adding_checkins_updates_mean_count_and_shrinkage() -> None:
     assert updated.checkins_n.tolist() == [20, 2]
     assert_allclose(updated.rapport_mean[0], 4.5)
     assert_allclose(updated.rapport_mean[1], 3.0)
-    mu = (20 * 4.5 + 2 * 3.0) / 22
-    assert_allclose(updated.directory_mean, mu)
-    k = V.SHRINKAGE_K
-    assert_allclose(updated.rapport[1], (2 * 3.0 + k * mu) / (2 + k))
+    # the prior learned at load stays: one client's check-in moves only its own therapist
+    assert updated.prior is d.prior
+    assert_allclose(updated.directory_mean, d.directory_mean)
+    expected = estimate(updated.checkins_n, updated.rapport_mean, d.prior)
+    assert_allclose(updated.rapport, expected.value)
+    assert updated.reliability[1] == pytest.approx(2 / (2 + d.prior.general.k))
     assert d.checkins_n.tolist() == [10, 0]  # the original is untouched

@@ -87,7 +87,8 @@ def test_every_match_has_two_to_four_reasons(demo: Directory, p: Preferences) ->
 @given(p=preferences_strategy())
 def test_no_checkins_means_no_rapport_credit(demo: Directory, p: Preferences) -> None:
     for match in rank(demo, p, top=10, today=TODAY).matches:
-        if match.evidence.checkins_n == 0:
+        if not match.measured:
+            assert match.contributions["rapport"] == 0.0
             for reason in explain(match, p).reasons:
                 assert not CREDIT_WORDS.search(reason), reason
 
@@ -99,7 +100,7 @@ def test_rapport_credit_quotes_its_count() -> None:
     p = prefs(priorities={"heard": 3})
     match = next(m for m in rank(d, p, today=TODAY).matches if m.therapist_id == "a")
     words = explain(match, p)
-    assert any("4.9/5 over 3 check-ins" in r and "first hint" in r for r in words.reasons)
+    assert any("4.9/5 over 3 check-ins" in r and "early" in r for r in words.reasons)
 
 
 def test_first_session_questions_follow_the_clients_priorities() -> None:

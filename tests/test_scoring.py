@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from matcher import vocabulary as V
-from matcher.directory import Directory
+from matcher.constraints import NAMES
+from matcher.directory import Directory, _with_rapport, encode
 from matcher.preferences import Preferences
-from matcher.scoring import CONSTRAINTS, assess, rank, rank_many
+from matcher.scoring import BASELINE, assess, rank, rank_many
 from tests.conftest import TODAY, directory_of, prefs, therapist
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def test_young_clients_are_matched_with_therapists_who_work_with_parents() -> No
     )
     ranking = rank(d, prefs(age_group="children"), today=TODAY)
     assert ranking.matches[0].therapist_id == "family"
-    assert ranking.matches[0].evidence.works_with_parents is True
+    assert ranking.matches[0].facts["identity"].works_with_parents is True
 
 
 def test_shrinkage_one_perfect_checkin_does_not_beat_fifty_very_good_ones() -> None:
@@ -111,21 +112,45 @@ def test_shrinkage_one_perfect_checkin_does_not_beat_fifty_very_good_ones() -> N
     assert [m.therapist_id for m in ranking.matches][:2] == ["fifty", "one"]
 
 
-def test_shrinkage_formula() -> None:
-    d = directory_of(
-        [therapist("a", checkins_n="10", rapport_heard="5"), therapist("b", checkins_n="30")]
-    )
+def test_a_few_glowing_checkins_do_not_beat_sixty_very_good_ones(demo: Directory) -> None:
+    """Under the demo directory's own learned reliability (K ≈ 10 for the general level):
+    three check-ins at 5.0 rank below sixty at 4.5, four are level with them (within 0.01)
+    but far less certain, and both facts are what the card says."""
+    table = demo.table.iloc[:4].copy()
+    for row, (n, value) in enumerate([(3, 5.0), (4, 5.0), (60, 4.5), (200, 4.2)]):
+        table.iloc[row, table.columns.get_loc("checkins_n")] = n
+        for item in V.ITEMS:
+            table.iloc[row, table.columns.get_loc(f"rapport_{item}")] = value
+    small = encode(table)
+    d = _with_rapport(small, small.checkins_n, small.rapport_mean, demo.prior)
     heard = V.ITEMS.index("heard")
-    mu = (10 * 5 + 30 * 4) / 40
-    assert d.directory_mean[heard] == pytest.approx(mu)
-    k = V.SHRINKAGE_K
-    assert d.rapport[0, heard] == pytest.approx((10 * 5 + k * mu) / (10 + k))
-    assert d.confidence[0] == pytest.approx(10 / (10 + k))
+    three, four, sixty = d.rapport[:3, heard]
+    assert three < sixty
+    assert abs(four - sixty) < 0.01
+    assert d.rapport_sd[1, heard] > 2 * d.rapport_sd[2, heard]
+    assert d.reliability[1] < 0.5 < d.reliability[2]  # "early" on the card
 
 
-def test_a_therapist_without_checkins_gets_the_directory_mean() -> None:
+def test_a_therapist_without_checkins_gets_exactly_the_directory_mean() -> None:
     d = directory_of([therapist("new", checkins_n="0"), therapist("old", rapport_heard="4.5")])
-    assert_allclose(d.rapport[0], d.directory_mean)
+    assert np.array_equal(d.rapport[0], d.directory_mean)
+    assert d.reliability[0] == 0.0
+
+
+def test_unmeasured_rapport_contributes_nothing_and_measured_low_costs() -> None:
+    low = {f"rapport_{item}": "2.5" for item in V.ITEMS}
+    d = directory_of(
+        [
+            therapist("new", checkins_n="0"),
+            therapist("low", checkins_n="80", **low),
+            therapist("usual", checkins_n="80"),
+        ]
+    )
+    ranking = rank(d, prefs(priorities={"safe": 3}), today=TODAY)
+    by_id = {m.therapist_id: m for m in ranking.matches}
+    assert by_id["new"].contributions["rapport"] == 0.0
+    assert by_id["low"].contributions["rapport"] < 0
+    assert [m.therapist_id for m in ranking.matches].index("low") == 2
 
 
 def test_weights_change_the_order() -> None:
@@ -154,7 +179,7 @@ def test_availability_prefers_sooner_and_freshly_confirmed_openings() -> None:
     s = {m.therapist_id: m.similarity["availability"] for m in ranking.matches}
     assert s["soon"] == pytest.approx(1.0)
     assert s["soon"] > s["stale"] and s["soon"] > s["later"]
-    assert {m.therapist_id: m.evidence.stale for m in ranking.matches} == {
+    assert {m.therapist_id: m.availability.stale for m in ranking.matches} == {
         "soon": False,
         "stale": True,
         "later": False,
@@ -169,7 +194,7 @@ def test_each_constraint_removes_the_therapist_that_fails_it() -> None:
     d = directory_of(
         [
             therapist("ok"),
-            therapist("licence", states="SC"),
+            therapist("license", states="SC"),
             therapist("format", formats="telehealth"),
             therapist("distance", formats="in_person", lat="35.23", lon="-80.84"),  # Charlotte
             therapist("capacity", open_slots="0"),
@@ -191,7 +216,7 @@ def test_each_constraint_removes_the_therapist_that_fails_it() -> None:
     )
     ranking = rank(d, p, top=10, today=TODAY)
     assert [m.therapist_id for m in ranking.matches] == ["ok", "identities"]
-    assert ranking.excluded == {name: 1 for name in CONSTRAINTS if name != "identities"}
+    assert ranking.excluded == {name: 1 for name in NAMES if name != "identities"}
     assert sum(ranking.excluded.values()) + ranking.eligible == ranking.total
 
 
@@ -312,10 +337,13 @@ def test_scores_are_in_unit_interval_and_contributions_add_up(
     demo: Directory, p: Preferences
 ) -> None:
     a = assess(demo, p, TODAY)
-    assert np.all((a.score >= 0) & (a.score <= 1 + 1e-12))
-    assert_allclose(a.contributions.sum(axis=1), a.score, rtol=0, atol=1e-9)
+    assert np.all((a.score > 0) & (a.score < 1))
+    assert_allclose(BASELINE + a.contributions.sum(axis=1), a.score, rtol=0, atol=1e-12)
     for match in rank(demo, p, top=5, today=TODAY).matches:
-        assert sum(match.contributions.values()) == pytest.approx(match.score, abs=1e-9)
+        total = match.baseline + sum(match.contributions.values())
+        assert total == pytest.approx(match.score, abs=1e-12)
+        if not match.measured:
+            assert match.contributions["rapport"] == 0.0
 
 
 @given(p=preferences_strategy())
@@ -342,8 +370,8 @@ def test_no_returned_therapist_violates_a_hard_constraint(demo: Directory, p: Pr
                 or (pay.sliding_scale_ok and row["sliding_scale"])
             )
         if p.location is not None and p.format == "in_person":
-            assert match.evidence.distance_km is not None
-            assert match.evidence.distance_km <= p.location.max_km + 1e-9
+            assert match.practical.distance_km is not None
+            assert match.practical.distance_km <= p.location.max_km + 1e-9
 
 
 @given(
@@ -364,8 +392,6 @@ def test_raising_a_prioritised_rating_never_lowers_the_score(
     column = f"rapport_{item}"
     table = demo.table.copy()
     table.loc[row, column] = min(5.0, float(table.loc[row, column]) + boost)
-    from matcher.directory import encode
-
     raised = encode(table)
     before = a.score[np.searchsorted(a.rows, row)]
     b = assess(raised, p, TODAY)

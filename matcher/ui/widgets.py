@@ -38,7 +38,7 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
                 f"{match.baseline:.0%}; each part adds or takes away points from there."
             )
         )
-        st.altair_chart(contribution_chart(match), use_container_width=True)
+        st.altair_chart(contribution_chart(match), width="stretch")
         bio = str(directory.table.at[match.row, "bio"]) if "bio" in directory.table else ""
         if bio:
             with st.expander("In their own words"):

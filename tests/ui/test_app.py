@@ -40,7 +40,7 @@ def names(at: AppTest) -> list[str]:
 
 def eligible(at: AppTest) -> int:
     line = next(m.value for m in at.markdown if "can serve you" in m.value)
-    return int(line.split(" of ")[0].replace(",", ""))
+    return 0 if line.startswith("None of") else int(line.split(" of ")[0].replace(",", ""))
 
 
 def plain_text(at: AppTest) -> str:

@@ -105,10 +105,11 @@ def test_the_next_ranking_counts_a_new_checkin(private_database: Path) -> None:
     def first_card_checkins() -> tuple[str, int]:
         name = next(h.value for h in at.subheader if h.value.startswith("1\\."))
         facts = next(m.value for m in at.markdown if "Past clients' check-ins" in m.value)
-        found = re.search(r"check-ins:\*\* ([\d,]+|none yet)", facts)
-        assert found is not None
-        count = found.group(1)
-        return name, 0 if count == "none yet" else int(count.replace(",", ""))
+        if "check-ins:** not measured yet" in facts:
+            return name, 0
+        found = re.search(r"check-ins:\*\* .* from ([\d,]+) check", facts)
+        assert found is not None, facts
+        return name, int(found.group(1).replace(",", ""))
 
     name, before = first_card_checkins()
     directory = at.session_state["rated_directory"][1]

@@ -7,7 +7,9 @@ import streamlit as st
 
 from matcher import vocabulary as V
 from matcher.schema import DIRECTORY_FIELDS
+from matcher.ui.common import current_directory
 
+directory, _ = current_directory()
 st.title("How matching works")
 st.markdown(
     """
@@ -46,8 +48,11 @@ st.dataframe(
 )
 st.markdown(
     f"""
-The match score is the weighted average of the parts you gave us something to compare;
-each card shows how many points each part contributed.
+Every match starts from the same place: an average match for you, among the therapists who
+can see you, scores 50%. Each part then adds points or takes them away, and the parts add up
+exactly to the match score. Parts are put on a common scale first (how far a therapist stands
+from the others who could see you), so a part you weight twice as much moves the order about
+twice as much. A part you set to zero is never given as a reason.
 
 **Why these default weights.** Relationship factors carry the largest weight because, in the
 APA task force reviews (Norcross & Lambert, 2018–19), the alliance (r ≈ .28), empathy
@@ -57,11 +62,16 @@ needs the skills. Honouring stated preferences about approach and style lowers t
 dropping out (Swift et al., 2018: odds ratio ≈ 1.79), so together they weigh as much as
 concerns.
 
-**Honest evidence.** A profile cannot prove empathy. A therapist's rapport score comes only
-from past clients' check-ins, pulled toward the directory average when there are few (as if
-{V.SHRINKAGE_K:g} average check-ins were added), and we always say how many there are. A
-therapist with no check-ins is never described as empathic; we tell you what to notice in
-your first sessions instead.
+**Honest evidence.** A profile cannot prove empathy. A therapist's rapport comes only from
+past clients' check-ins. A few check-ins say little, because one client's feelings about one
+session vary far more than therapists differ from each other; so an estimate is pulled toward
+the directory average, by an amount learned from this directory's own check-ins (about
+{directory.prior.general.k:.0f} check-ins before a therapist's own ratings carry half the
+weight). Items borrow strength from each other: a therapist rated well on most items is likely
+to be rated well on the rest. A therapist with no check-ins is "not measured yet": their
+rapport adds nothing and takes nothing away, is never shown as points, and is never described as
+empathic; we tell you what to notice in your first sessions instead. Where an item you marked
+essential is measured clearly below average, the match drops and the card says why.
 
 **Your privacy.** What you enter stays in your browser tab. Nothing is saved on the server.
 """
