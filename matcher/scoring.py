@@ -14,8 +14,8 @@ Numbers only; words come from the records' word methods and ``explain.py``. The 
    :data:`BASELINE` (what an average eligible therapist gets) plus one signed contribution per
    group, ``W_g * tanh(z_g / 2) / 2``, that add up exactly. Each lies in (-W_g/2, W_g/2) and the
    weights sum to 1, so a score lies in (0, 1). Unmeasured rapport contributes exactly 0.
-4. **Ties** among otherwise-equal therapists go to the nearer, then the cheaper, then the
-   sooner available, then directory order.
+4. **Ties** among otherwise-equal therapists go to one who lists no approach the client avoids,
+   then the nearer, the cheaper, the sooner available, then directory order.
 """
 
 from __future__ import annotations
@@ -225,7 +225,8 @@ def common_scale(similarity: Float, active: npt.NDArray[np.bool_]) -> Float:
 def top_k(directory: Directory, a: Assessment, k: int, among: Index | None = None) -> Index:
     """Positions (in ``a``) of the k best scores, optionally only ``among`` some positions.
 
-    Ties go to the nearer, the cheaper, the sooner available, then directory order.
+    Ties go to those who list none of the approaches the client avoids, then the nearer, the
+    cheaper, the sooner available, then directory order.
     """
     positions = np.arange(a.rows.size) if among is None else among
     score = np.round(a.score[positions], TIE_DECIMALS)
@@ -236,12 +237,13 @@ def top_k(directory: Directory, a: Assessment, k: int, among: Index | None = Non
     else:
         candidates = positions
     rows = a.rows[candidates]
+    avoided = directory.tags["modalities"].count(a.reach.p.modalities.avoid, rows)
     distance = np.nan_to_num(a.reach.km[rows], nan=np.inf)
     fee = np.nan_to_num(directory.numbers["fee"][rows], nan=np.inf)
     opening = directory.next_opening[rows].astype(np.int64)
     wait = np.where(opening == NO_DAY, np.iinfo(np.int64).max, opening)
     best = -np.round(a.score[candidates], TIE_DECIMALS)
-    order = np.lexsort((rows, wait, fee, distance, best))
+    order = np.lexsort((rows, wait, fee, distance, avoided, best))
     return np.asarray(candidates[order][:k], dtype=np.intp)
 
 

@@ -1,0 +1,241 @@
+"""The group and constraint registries, and the rules a clinician would expect of them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matcher import constraints as C
+from matcher import groups as G
+from matcher import vocabulary as V
+from matcher.directory import Directory
+from matcher.explain import describe_main_concern, explain
+from matcher.preferences import Preferences
+from matcher.scoring import assess, rank, shares
+from tests.conftest import TODAY, directory_of, prefs, therapist
+from tests.test_scoring import preferences_strategy
+
+# ---------------------------------------------------------------------------------------------
+# The registries
+
+
+def test_the_group_registry_follows_the_weights_order() -> None:
+    assert tuple(g.name for g in G.GROUPS) == V.GROUPS
+
+
+def test_every_constraint_has_words_for_every_use() -> None:
+    p = prefs(
+        format="in_person",
+        location={"lat": 35.78, "lon": -78.64, "max_km": 40},
+        age_group="adults",
+        language="English",
+        payment={"insurance": "Aetna"},
+        therapist_gender={"value": "woman", "required": True},
+        therapist_identities={"values": ["lgbtq"], "required": True},
+    )
+    for rule in C.CONSTRAINTS:
+        assert rule.excluded(p, True) and rule.excluded(p, False) and rule.needs(p)
+        eased = rule.ease(p)
+        if eased is not None:
+            assert rule.easing(p, eased)
+            assert C.BY_NAME[rule.name].mask(C.Reach(directory_of([therapist("a")]), eased)).all()
+
+
+@given(p=preferences_strategy())
+def test_the_facts_shown_agree_with_the_similarity_that_scored(
+    demo: Directory, p: Preferences
+) -> None:
+    """For every group of every match: the card's evidence recomputes the group's number."""
+    for match in rank(demo, p, top=5, today=TODAY).matches:
+        for group in G.GROUPS:
+            if group.name not in match.active:
+                continue
+            again = group.agreeing(match.facts[group.name], p)
+            assert again == pytest.approx(match.similarity[group.name], abs=1e-9), group.name
+
+
+@given(p=preferences_strategy())
+def test_relaxations_add_exactly_what_they_say(demo: Directory, p: Preferences) -> None:
+    ranking = rank(demo, p, top=1, today=TODAY)
+    for relaxation in ranking.relaxations:
+        eased = rank(demo, relaxation.preferences, top=1, today=TODAY)
+        assert eased.eligible == ranking.eligible + relaxation.adds, relaxation.constraint
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules a clinician would expect (issue 9, point 5)
+
+
+@given(
+    p=preferences_strategy(),
+    avoided=st.sampled_from(list(V.APPROACHES)),
+)
+def test_an_avoided_approach_always_costs_and_is_never_a_reason(
+    p: Preferences, avoided: str
+) -> None:
+    """Two therapists alike but for one approach the client avoids: the one who lists it ranks
+    lower, whatever the evidence table says (and even with the approach group unweighted, as a
+    tie-break), and no reason offers it."""
+    prefer = [a for a in p.modalities.prefer if a != avoided]
+    p = p.evolve(
+        state="NC",
+        format="either",
+        location=None,
+        payment={},
+        language=None,
+        age_group=None,
+        modalities={"prefer": prefer, "avoid": [avoided]},
+    )
+    base = "cbt" if avoided != "cbt" else "act"
+    d = directory_of(
+        [
+            therapist("lists_it", modalities=f"{base};{avoided}"),
+            therapist("does_not", modalities=base),
+        ]
+    )
+    ranking = rank(d, p, today=TODAY)
+    order = [m.therapist_id for m in ranking.matches]
+    assert order == ["does_not", "lists_it"]
+    by_id = {m.therapist_id: m for m in ranking.matches}
+    if p.weights.approach > 0:  # weighted: it costs score; unweighted: it still loses the tie
+        assert by_id["lists_it"].score < by_id["does_not"].score
+    for reason in explain(by_id["lists_it"], p).reasons:
+        assert V.APPROACHES[avoided] not in reason
+
+
+def test_the_phobia_client_who_avoids_exposure_is_not_offered_exposure() -> None:
+    d = directory_of(
+        [
+            therapist("exposure_only", concerns="phobias", modalities="exposure"),
+            therapist("person_centred", concerns="phobias", modalities="person_centred"),
+        ]
+    )
+    p = prefs(concerns=["phobias"], modalities={"avoid": ["exposure"]})
+    ranking = rank(d, p, today=TODAY)
+    assert ranking.matches[0].therapist_id == "person_centred"
+    for match in ranking.matches:
+        assert not any("exposure" in r.lower() and "offers" in r.lower()
+                       for r in explain(match, p).reasons)  # fmt: skip
+
+
+@given(p=preferences_strategy(), zero=st.sampled_from(V.GROUPS))
+def test_a_group_with_weight_zero_is_never_cited(
+    demo: Directory, p: Preferences, zero: str
+) -> None:
+    weights = {g: (0.0 if g == zero else max(getattr(p.weights, g), 0.05)) for g in V.GROUPS}
+    p = p.evolve(weights=weights)
+    group = G.BY_NAME[zero]
+    for match in rank(demo, p, top=5, today=TODAY).matches:
+        assert match.contributions[zero] == 0.0
+        own = set(group.reasons(match.facts[zero], p))
+        others = {r for g in G.GROUPS if g.name != zero for r in g.reasons(match.facts[g.name], p)}
+        assert not (own - others) & set(explain(match, p).reasons)
+        shortfall = explain(match, p).shortfall
+        text = group.shortfall(match.facts[zero], p)
+        if text and shortfall:
+            others_short = {g.shortfall(match.facts[g.name], p) for g in G.GROUPS if g.name != zero}
+            assert shortfall != f"Why not higher: {text}" or text in others_short
+
+
+@pytest.mark.parametrize(
+    ("near", "far"),
+    [
+        ({"lat": "35.80", "lon": "-78.64"}, {"lat": "36.05", "lon": "-78.90"}),  # ~2 vs ~37 km
+        ({"fee": "80"}, {"fee": "145"}),
+        ({"next_opening": "2026-11-23"}, {"next_opening": "2026-12-01"}),
+    ],
+)
+def test_ties_go_to_the_nearer_the_cheaper_and_the_sooner(
+    near: dict[str, str], far: dict[str, str]
+) -> None:
+    d = directory_of([therapist("second", **far), therapist("first", **near)])
+    p = prefs(location={"lat": 35.78, "lon": -78.64, "max_km": 60}, format="either")
+    p = p.evolve(weights={**dict.fromkeys(V.GROUPS, 0.0), "concerns": 1.0}, concerns=["anxiety"])
+    ranking = rank(d, p, today=TODAY)
+    scores = [m.score for m in ranking.matches]
+    assert scores[0] == scores[1]  # equal on everything the client weighted
+    assert [m.therapist_id for m in ranking.matches] == ["first", "second"]
+
+
+def test_essential_items_dominate_nice_to_have_ones() -> None:
+    high = {f"rapport_{i}": "4.0" for i in V.ITEMS}
+    d = directory_of(
+        [
+            therapist("safe", checkins_n="80", **{**high, "rapport_safe": "4.8",
+                                                  "rapport_honest": "3.4"}),
+            therapist("honest", checkins_n="80", **{**high, "rapport_safe": "3.4",
+                                                    "rapport_honest": "4.8"}),
+            *(therapist(f"x{i}", checkins_n="80") for i in range(3)),
+        ]
+    )  # fmt: skip
+    p = prefs(priorities={"safe": 3, "honest": 1})
+    order = [m.therapist_id for m in rank(d, p, today=TODAY).matches]
+    assert order.index("safe") < order.index("honest")
+
+
+def test_clearly_low_on_an_essential_item_is_demoted_and_the_card_says_why() -> None:
+    d = directory_of(
+        [
+            therapist("low", checkins_n="90", rapport_safe="2.9"),
+            therapist("new", checkins_n="0"),
+            *(therapist(f"x{i}", checkins_n="60") for i in range(4)),
+        ]
+    )
+    p = prefs(priorities={"safe": 3, "heard": 1})
+    ranking = rank(d, p, today=TODAY)
+    order = [m.therapist_id for m in ranking.matches]
+    assert order.index("low") > order.index("new")
+    low = ranking.matches[order.index("low")]
+    assert low.contributions["rapport"] < 0
+    shortfall = explain(low, p).shortfall or ""
+    assert "feeling safe enough to be open 2.9/5" in shortfall and "clearly below" in shortfall
+
+
+# ---------------------------------------------------------------------------------------------
+# Thin results
+
+
+def test_no_match_with_the_main_concern_is_said_with_the_change_that_helps() -> None:
+    d = directory_of(
+        [
+            therapist("a", concerns="anxiety"),
+            therapist("b", concerns="anxiety;depression"),
+            therapist("phobia_online", concerns="phobias", formats="telehealth"),
+        ]
+    )
+    p = prefs(concerns=["phobias", "anxiety"], format="in_person")
+    ranking = rank(d, p, today=TODAY)
+    assert ranking.main_concern is not None
+    assert ranking.main_concern.relaxation is not None
+    assert ranking.main_concern.relaxation.constraint == "format"
+    words = describe_main_concern(ranking, p) or ""
+    assert words.startswith("None of these matches lists phobias")
+    assert "Allowing online sessions too would add 1 therapist who lists it." in words
+
+
+def test_a_main_concern_that_is_shown_raises_nothing(demo: Directory, example: Preferences) -> None:
+    ranking = rank(demo, example, top=5, today=TODAY)
+    assert ranking.main_concern is None
+    assert describe_main_concern(ranking, example) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Shares of score variation
+
+
+@given(p=preferences_strategy())
+def test_shares_add_up_to_one(demo: Directory, p: Preferences) -> None:
+    a = assess(demo, p, TODAY)
+    found = shares(a)
+    if a.rows.size > 1 and a.score.var() > 0:
+        assert sum(found.values()) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_a_group_weighted_more_explains_more_of_the_order(demo: Directory) -> None:
+    p = prefs(state="CA", concerns=["anxiety", "trauma_ptsd"], priorities={"safe": 3, "heard": 2})
+    low = shares(assess(demo, p.evolve(weights={"rapport": 0.1, "concerns": 0.5}), TODAY))
+    high = shares(assess(demo, p.evolve(weights={"rapport": 0.5, "concerns": 0.1}), TODAY))
+    assert high["rapport"] > low["rapport"] and high["concerns"] < low["concerns"]
+    assert np.isfinite(list(high.values())).all()
