@@ -349,19 +349,23 @@ GROUP_LABELS: Final = MappingProxyType(
     }
 )
 
-# Default group weights. Rapport leads because the relationship predicts outcome about as well as
-# anything measured (Norcross & Lambert 2018-19: alliance r≈.28, empathy r≈.28, positive regard
-# g≈.28, collaboration r≈.29). Concerns come next: the therapist must have the skills (article
-# 000). Honouring stated preferences (approach, style, identity) lowers dropout (Swift et al. 2018,
-# OR≈1.79), so together they weigh as much as concerns. Availability breaks near ties.
+# Default group weights (groups are on a common scale, so a weight is how much a group moves the
+# order). Rapport leads because the relationship predicts outcome about as well as anything
+# measured (Norcross & Lambert 2018-19: alliance r≈.28, empathy r≈.28, positive regard g≈.28,
+# collaboration r≈.29). Honouring stated preferences (approach, style, identity) lowers dropout
+# (Swift et al. 2018, OR≈1.79, d≈.28), so together they weigh a little more than concerns, whose
+# self-listed specialties are weak signals of skill. Availability breaks near ties. Chosen in the
+# literature-calibrated simulation (bench/quality.py, seeds 1-10; reported on seeds 11-20): the
+# previous 35/25/10/10/10/10 closed 20 % of the random-to-oracle gap, these about 25 %; nearby
+# choices (rapport .45-.50, concerns .10-.15) were within one standard error of each other.
 DEFAULT_WEIGHTS: Final = MappingProxyType(
     {
-        "rapport": 0.35,
-        "concerns": 0.25,
+        "rapport": 0.45,
+        "concerns": 0.15,
         "approach": 0.10,
-        "style": 0.10,
+        "style": 0.15,
         "identity": 0.10,
-        "availability": 0.10,
+        "availability": 0.05,
     }
 )
 
