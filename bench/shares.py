@@ -35,7 +35,9 @@ def measure(weights: dict[str, float] | None = None) -> tuple[pd.DataFrame, floa
             p = p.evolve(weights={**p.weights.model_dump(), **weights})
         a = assess(directory, p, TODAY)
         if a.rows.size >= 2 and (directory.checkins_n[a.rows] > 0).any():
-            rows.append({"referral_id": referral.referral_id, **shares(a)})
+            rows.append(
+                {"referral_id": referral.referral_id, "eligible": a.rows.size, **shares(a)}
+            )
         top = rank(directory, p, top=1, today=TODAY).matches
         if top:
             ranked += 1
@@ -54,6 +56,11 @@ def main() -> None:
     summary = table.reindex(columns=list(V.GROUPS)).describe(percentiles=[0.25, 0.5, 0.75])
     print(summary.loc[["count", "mean", "25%", "50%", "75%", "min"]].round(3).to_string())
     print(f"rapport share >= 25 % for {np.mean(table['rapport'] >= 0.25):.0%} of these clients")
+    wide = table[table["eligible"] >= 10]
+    print(
+        f"... and for {np.mean(wide['rapport'] >= 0.25):.0%} of the {len(wide)} with at least 10 "
+        f"eligible therapists (lowest {wide['rapport'].min():.0%})"
+    )
     print(f"#1 picks with no check-ins: {unmeasured:.0%}")
 
 
