@@ -53,15 +53,16 @@ class RuptureState:
 
 
 def rupture(
-    checkin: CheckIn, previous: CheckIn | None, priorities: Preferences | None
+    checkin: CheckIn, previous: CheckIn | None, preferences: Preferences | None
 ) -> Rupture | None:
-    """The rupture this check-in signals, if any."""
-    weights = priorities.priorities if priorities is not None else None
+    """The rupture this check-in signals, if any (``preferences``: the client's, for their
+    priorities; without them only a sharp drop counts)."""
+    priorities = preferences.priorities if preferences is not None else None
     low = tuple(
         item
         for item in V.ITEMS
-        if checkin.ratings[item] <= LOW and weights is not None
-        and getattr(weights, item) >= PRIORITISED
+        if checkin.ratings[item] <= LOW and priorities is not None
+        and getattr(priorities, item) >= PRIORITISED
     )  # fmt: skip
     dropped = (
         tuple(
@@ -74,7 +75,7 @@ def rupture(
 
 
 def rupture_state(
-    history: Sequence[CheckIn], priorities: Preferences | None
+    history: Sequence[CheckIn], preferences: Preferences | None
 ) -> RuptureState | None:
     """Ruptures over one client's check-ins with one therapist, in session order."""
     ordered = sorted(history, key=lambda c: c.session)
@@ -83,7 +84,7 @@ def rupture_state(
     found = [
         r
         for previous, current in zip([None, *ordered[:-1]], ordered, strict=True)
-        if (r := rupture(current, previous, priorities)) is not None
+        if (r := rupture(current, previous, preferences)) is not None
     ]
     if not found:
         return None

@@ -17,7 +17,18 @@ CRISIS_LINE = (
     "(Suicide & Crisis Lifeline, US, any hour). In an emergency, call 911."
 )
 CRISIS_SHORT = "risk flag: follow the crisis protocol (988, or 911 in an emergency) before matching"
+CRISIS_NOW = (
+    "If you might act on thoughts of harming yourself or someone else, please reach out now. "
+    "Call or text 988 (Suicide & Crisis Lifeline, US, any hour), or call 911 in an emergency. "
+    "You can keep browsing therapists below."
+)
 RATING_SCALE = {1: "not at all", 2: "a little", 3: "somewhat", 4: "mostly", 5: "completely"}
+WHO_NEEDS_HELP = {  # the intake's question "who is this for", by age group
+    "children": "A child",
+    "adolescents": "A teenager",
+    "adults": "An adult (me)",
+    "older_adults": "An older adult",
+}
 NOT_MEASURED = "not measured yet"
 
 

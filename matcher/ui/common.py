@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from matcher import words as W
 from matcher.checkins import with_checkins
 from matcher.directory import Directory, load_directory
 from matcher.preferences import Preferences
@@ -70,9 +71,4 @@ def plain(text: object) -> str:
 
 def crisis_resources() -> None:
     """Shown prominently whenever the client said they may harm themselves or someone else."""
-    st.error(
-        "**If you might act on thoughts of harming yourself or someone else, please reach "
-        "out now.** Call or text **988** (Suicide & Crisis Lifeline, US, any hour), or call "
-        "**911** in an emergency. You can keep browsing therapists below.",
-        icon=":material/emergency:",
-    )
+    st.error(plain(W.CRISIS_NOW), icon=":material/emergency:")

@@ -7,12 +7,12 @@ import time
 import streamlit as st
 
 from matcher import vocabulary as V
+from matcher import words as W
 from matcher.store import StoreError
 from matcher.ui.auth import store
 from matcher.ui.common import crisis_resources, current_directory, plain
 
-SCALE = {1: "1 · not at all", 2: "2 · a little", 3: "3 · somewhat", 4: "4 · mostly",
-         5: "5 · completely"}  # fmt: skip
+SCALE = {value: f"{value} · {words}" for value, words in W.RATING_SCALE.items()}
 WHO_SEES = (
     "**Who sees your answers.** Your clinic's intake coordinators see this check-in, including "
     "your comment, so they can help if something is not working. Your therapist is not shown "

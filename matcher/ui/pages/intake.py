@@ -8,6 +8,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from matcher import vocabulary as V
+from matcher import words as W
 from matcher.preferences import Preferences, problems_from
 from matcher.ui.common import (
     PRIVACY,
@@ -139,8 +140,7 @@ with st.form("intake"):
         "Who is the therapy for?",
         list(V.AGE_GROUPS),
         index=list(V.AGE_GROUPS).index(before.age_group or "adults") if before else 2,
-        format_func=lambda a: {"children": "A child", "adolescents": "A teenager",
-                               "adults": "An adult (me)", "older_adults": "An older adult"}[a],
+        format_func=lambda a: W.WHO_NEEDS_HELP[a],
         help="For a child or teenager we also look for therapists who work with parents.",
         key="age_group",
     )  # fmt: skip
