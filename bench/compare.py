@@ -78,8 +78,14 @@ def main() -> int:
           "| new / old (CPU) |")  # fmt: skip
     print("|---:|---:|---:|---:|---:|---:|")
     for size in sorted({s for s, _ in results}):
-        o = {k: float(np.median([x[k] for x in results[(size, "old")]])) for k in ("wall_ms", "cpu_ms")}
-        n = {k: float(np.median([x[k] for x in results[(size, "new")]])) for k in ("wall_ms", "cpu_ms")}
+        o = {
+            k: float(np.median([x[k] for x in results[(size, "old")]]))
+            for k in ("wall_ms", "cpu_ms")
+        }
+        n = {
+            k: float(np.median([x[k] for x in results[(size, "new")]]))
+            for k in ("wall_ms", "cpu_ms")
+        }
         print(f"| {size:,} | {o['wall_ms']:.1f} ms | {n['wall_ms']:.1f} ms | {o['cpu_ms']:.1f} ms "
               f"| {n['cpu_ms']:.1f} ms | {n['cpu_ms'] / o['cpu_ms']:.2f}× |")  # fmt: skip
     return 0

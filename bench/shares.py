@@ -35,9 +35,7 @@ def measure(weights: dict[str, float] | None = None) -> tuple[pd.DataFrame, floa
             p = p.evolve(weights={**p.weights.model_dump(), **weights})
         a = assess(directory, p, TODAY)
         if a.rows.size >= 2 and (directory.checkins_n[a.rows] > 0).any():
-            rows.append(
-                {"referral_id": referral.referral_id, "eligible": a.rows.size, **shares(a)}
-            )
+            rows.append({"referral_id": referral.referral_id, "eligible": a.rows.size, **shares(a)})
         top = rank(directory, p, top=1, today=TODAY).matches
         if top:
             ranked += 1
@@ -49,7 +47,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default="", help="e.g. rapport=0.5,concerns=0.1")
     args = parser.parse_args()
-    weights = {k: float(v) for k, v in (pair.split("=") for pair in args.weights.split(",") if pair)}
+    weights = {
+        k: float(v) for k, v in (pair.split("=") for pair in args.weights.split(",") if pair)
+    }
     table, unmeasured = measure(weights or None)
     print(f"{len(table)} demo referrals whose eligible therapists include some with check-ins")
     print("share of within-client score variation, by group:")

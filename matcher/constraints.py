@@ -33,6 +33,26 @@ class Reach:
     def __init__(self, directory: Directory, preferences: Preferences) -> None:
         self.d, self.p = directory, preferences
 
+    def eased(self, preferences: Preferences) -> Reach:
+        """The same facts for eased preferences, reusing whatever the easing leaves unchanged
+        (no easing changes the state; only some change the location or format)."""
+        other = Reach(self.d, preferences)
+        for name in ("licensed", "in_person", "telehealth"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        if (
+            "km" in self.__dict__
+            and preferences.location is not None
+            and self.p.location is not None
+        ):
+            same = (preferences.location.lat, preferences.location.lon) == (
+                self.p.location.lat,
+                self.p.location.lon,
+            )
+            if same:
+                other.__dict__["km"] = self.__dict__["km"]
+        return other
+
     @cached_property
     def licensed(self) -> Bool:
         return self.d.tags["states"].has(self.p.state)
@@ -251,7 +271,7 @@ class Relaxation:
     constraint: str
     adds: int
     preferences: Preferences
-    adds_main_concern: int  # of those added, how many list the client's first-named concern
+    adds_main_concern: int  # of those, how many list the first-named concern (0 if not asked)
 
 
 def masks(
@@ -275,18 +295,20 @@ def funnel(passes: Mapping[str, Bool], n: int) -> tuple[Bool, dict[str, int]]:
 
 
 def relaxations(
-    directory: Directory, preferences: Preferences, passes: Mapping[str, Bool]
+    directory: Directory,
+    preferences: Preferences,
+    passes: Mapping[str, Bool],
+    reach: Reach | None = None,
+    main: Bool | None = None,
 ) -> tuple[Relaxation, ...]:
-    """Each single easing of the client's rules, with the therapists it would add.
+    """Each single easing of the client's rules, with the therapists it would add (and, when
+    ``main`` marks who lists the client's first-named concern, how many of those it adds).
 
-    Only the eased rule and the rules it touches are recomputed; every other mask is reused.
+    Only the eased rule and the rules it touches are recomputed, reusing the licensure, formats
+    and distances already worked out in ``reach``; every other mask is reused as it is.
     """
     p = preferences
-    main = (
-        directory.tags["concerns"].has(p.concerns[0])
-        if p.concerns
-        else np.zeros(len(directory), dtype=bool)
-    )
+    reach = reach or Reach(directory, p)
     found = []
     for rule in CONSTRAINTS:
         eased = rule.ease(p)
@@ -298,12 +320,13 @@ def relaxations(
             if name not in affected:
                 others &= passes[name]
         before = np.logical_and.reduce([passes[name] for name in affected])
-        eased_passes, _ = masks(directory, eased, affected)
-        after = np.logical_and.reduce([eased_passes[name] for name in affected])
+        eased_reach = reach.eased(eased)
+        after = np.logical_and.reduce([BY_NAME[name].mask(eased_reach) for name in affected])
         added = others & after & ~before
         adds = int(np.count_nonzero(added))
         if adds:
-            found.append(Relaxation(rule.name, adds, eased, int(np.count_nonzero(added & main))))
+            with_main = 0 if main is None else int(np.count_nonzero(added & main))
+            found.append(Relaxation(rule.name, adds, eased, with_main))
     return tuple(sorted(found, key=lambda r: (-r.adds, NAMES.index(r.constraint))))
 
 

@@ -147,7 +147,9 @@ def rank(
     matches = tuple(
         match_at(directory, preferences, assessment, position, today) for position in order
     )
-    eased = C.relaxations(directory, preferences, assessment.masks)
+    missing = _misses_main_concern(preferences, matches)
+    main = directory.tags["concerns"].has(preferences.concerns[0]) if missing else None
+    eased = C.relaxations(directory, preferences, assessment.masks, assessment.reach, main)
     return Ranking(
         matches=matches,
         excluded=assessment.excluded,
@@ -155,7 +157,7 @@ def rank(
         eligible=int(assessment.rows.size),
         total=len(directory),
         unknown_terms=_unknown_terms(directory, preferences),
-        main_concern=_main_concern(directory, preferences, assessment, matches, eased),
+        main_concern=_main_concern(directory, preferences, assessment, eased) if missing else None,
     )
 
 
@@ -305,18 +307,17 @@ def practical(d: Directory, p: Preferences, row: int, reach: Reach | None = None
     )
 
 
-def _main_concern(
-    d: Directory,
-    p: Preferences,
-    a: Assessment,
-    matches: Sequence[Match],
-    eased: Sequence[Relaxation],
-) -> MainConcern | None:
+def _misses_main_concern(p: Preferences, matches: Sequence[Match]) -> bool:
+    """Whether there are matches and none lists the client's first-named concern."""
     if not p.concerns or not matches:
-        return None
+        return False
+    return not any(p.concerns[0] in m.facts["concerns"].met for m in matches)
+
+
+def _main_concern(
+    d: Directory, p: Preferences, a: Assessment, eased: Sequence[Relaxation]
+) -> MainConcern:
     concern = p.concerns[0]
-    if any(concern in m.facts["concerns"].met for m in matches):
-        return None
     eligible_with = int(np.count_nonzero(d.tags["concerns"].has(concern, a.rows)))
     helping = [r for r in eased if r.adds_main_concern]
     best = max(helping, key=lambda r: r.adds_main_concern) if helping else None
