@@ -48,34 +48,35 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
         st.checkbox("Add to my shortlist", key=f"shortlist_{match.therapist_id}")
 
 
-def contribution_chart(match: Match) -> alt.LayerChart:
-    """Signed points per group around the average match, each bar labelled in words too.
+def contribution_chart(match: Match) -> alt.Chart:
+    """Signed points per group around the average match; each row is named with its value in
+    words ("Rapport: +18 points"), so nothing depends on reading the bar or its color.
 
-    Unmeasured rapport is a labelled row with no bar ("not measured yet"), never points.
+    Unmeasured rapport is a row with no bar ("Rapport: not measured yet"), never points.
     """
     frame = pd.DataFrame(
         {
-            "part": [V.GROUP_LABELS[g].capitalize() for g in match.active],
+            "part": [
+                f"{V.GROUP_LABELS[g].capitalize()}: {contribution_label(match, g)}"
+                for g in match.active
+            ],
             "points": [
                 0.0 if g == "rapport" and not match.measured else match.contributions[g] * 100
                 for g in match.active
             ],
-            "label": [contribution_label(match, g) for g in match.active],
         }
     )
-    y = alt.Y("part:N", sort=None, title=None)
-    bars = (
+    chart: alt.Chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("points:Q", title="points above or below an average match"),
-            y=y,
+            x=alt.X("points:Q", title="points vs an average match"),
+            y=alt.Y(
+                "part:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=320)
+            ),
             color=alt.condition("datum.points >= 0", alt.value("#2b6cb0"), alt.value("#b7791f")),
-            tooltip=["part", "label"],
+            tooltip=["part"],
         )
+        .properties(height=alt.Step(30))
     )
-    labels = (
-        alt.Chart(frame).mark_text(align="left", dx=4).encode(x=alt.value(0), y=y, text="label")
-    )
-    chart: alt.LayerChart = (bars + labels).properties(height=32 * len(frame) + 20)
     return chart

@@ -1,0 +1,31 @@
+"""The match card's chart: signed points around the average match, and unmeasured rapport in
+words with no bar, never as points."""
+
+from __future__ import annotations
+
+from matcher.report import comparison_table, shortlist_table
+from matcher.scoring import rank
+from matcher.ui.widgets import contribution_chart
+from tests.conftest import TODAY, directory_of, prefs, therapist
+
+
+def test_unmeasured_rapport_is_words_without_a_bar_everywhere() -> None:
+    d = directory_of([therapist("new", checkins_n="0"), therapist("rated", checkins_n="40")])
+    p = prefs(concerns=["anxiety"], priorities={"heard": 3})
+    matches = {m.therapist_id: m for m in rank(d, p, today=TODAY).matches}
+    new, rated = matches["new"], matches["rated"]
+
+    rows = contribution_chart(new).data.set_index("part")
+    assert rows.loc["Rapport: not measured yet", "points"] == 0.0
+    assert not any("Rapport:" in part and "points" in part for part in rows.index)
+    rated_rows = contribution_chart(rated).data
+    assert any(
+        part.startswith("Rapport: ") and part.endswith("points") for part in rated_rows["part"]
+    )
+
+    table = comparison_table([new, rated], p)
+    assert table.loc["From rapport"].tolist()[0] == "not measured yet"
+    assert table.loc["From rapport"].tolist()[1].endswith("points")
+    csv = shortlist_table([new, rated], p).set_index("therapist_id")
+    assert csv.loc["new", "points_rapport"] == "not measured yet"
+    assert isinstance(csv.loc["rated", "points_rapport"], int)
