@@ -193,3 +193,15 @@ def test_the_method_page_explains_the_model() -> None:
     text = plain_text(at)
     assert "Norcross" in text and "Swift" in text and "privacy" in text.lower()
     assert len(at.dataframe[1].value) == 9
+
+
+def test_results_say_when_no_match_works_with_the_main_concern() -> None:
+    at = submit_intake(app(), concerns=["psychosis"])
+    warning = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "None of these matches lists psychosis, the first concern you named." in warning
+    assert "giving “your concerns” more weight" in warning
+
+
+def test_no_main_concern_note_when_a_match_works_with_it() -> None:
+    at = submit_intake(app(), concerns=["anxiety"])
+    assert not any("first concern you named" in w.value for w in at.warning)
