@@ -39,6 +39,7 @@ from matcher.schema import (
     FIRST_ROW,
     InvalidInput,
     Problem,
+    count_problems,
     load_table,
     read_table,
     validate_table,
@@ -428,12 +429,14 @@ def _unknown_notes(ranking: Ranking, directory: Any) -> list[str]:
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
-    for problem in problems[:MAX_SHOWN_PROBLEMS]:
+    listed = [p for p in problems if p.total is None]
+    for problem in listed[:MAX_SHOWN_PROBLEMS]:
         print(problem, file=sys.stderr)
-    if len(problems) > MAX_SHOWN_PROBLEMS:
-        print(f"… and {len(problems) - MAX_SHOWN_PROBLEMS:,} more problems", file=sys.stderr)
-    noun = "problem" if len(problems) == 1 else "problems"
-    print(f"{len(problems):,} {noun} found; nothing was changed.", file=sys.stderr)
+    total = count_problems(problems)
+    if total > MAX_SHOWN_PROBLEMS:
+        print(f"… and {total - MAX_SHOWN_PROBLEMS:,} more problems", file=sys.stderr)
+    noun = "problem" if total == 1 else "problems"
+    print(f"{total:,} {noun} found; nothing was changed.", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------------------

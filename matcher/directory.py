@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,7 +20,15 @@ import pandas as pd
 
 from matcher import vocabulary as V
 from matcher.rapport import Prior, estimate, learn
-from matcher.schema import DIRECTORY_FIELDS, DIRECTORY_RULES, load_table, split_words
+from matcher.schema import (
+    DIRECTORY_FIELDS,
+    DIRECTORY_RULES,
+    MAX_ROWS,
+    Source,
+    load_table,
+    source_name,
+    split_words,
+)
 
 Bool = npt.NDArray[np.bool_]
 Float = npt.NDArray[np.float64]
@@ -175,13 +182,13 @@ class Directory:
         return _with_rapport(self, n, mean, self.prior)
 
 
-def load_directory(path: str | Path) -> Directory:
-    """Read, validate and encode a directory file (CSV or Parquet).
+def load_directory(source: Source, max_rows: int = MAX_ROWS) -> Directory:
+    """Read, validate and encode a directory file (CSV or Parquet; a path or an Upload).
 
-    Raises schema.InvalidInput listing every problem when the file is not a valid directory.
+    Raises schema.InvalidInput listing its problems when the file is not a valid directory.
     """
-    table = load_table(path, DIRECTORY_FIELDS, DIRECTORY_RULES)
-    return encode(table, Path(path).name)
+    table = load_table(source, DIRECTORY_FIELDS, DIRECTORY_RULES, max_rows)
+    return encode(table, source_name(source))
 
 
 def encode(table: pd.DataFrame, source: str = "directory") -> Directory:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import math
 import os
 import tempfile
@@ -28,6 +29,18 @@ import pandera.pandas as pa
 from matcher import vocabulary as V
 
 FIRST_ROW = 2  # a spreadsheet's row number of the first record
+# Limits. A file is refused before it is read when it has more rows than its reader allows
+# (Parquet: from its metadata; CSV: counted while its encoding is checked), so a small file
+# that expands to millions of rows never reaches memory. The command line and batch jobs take
+# national directories; an upload in the app is one clinic's and is held in a browser
+# session's memory, so it gets a much lower cap.
+MAX_ROWS = 5_000_000
+UPLOAD_MAX_ROWS = 50_000
+MAX_BYTES_PER_ROW = 16_384  # Parquet: uncompressed size allowed per row (a long bio is ~2 KB)
+# Validation stops listing after this many problems and summarises the rest by column, so
+# rejecting a bad file never costs more than accepting a good one.
+MAX_PROBLEMS = 1_000
+FIRST_YEAR, LAST_YEAR = 1900, 2100  # a plausible date in any of our files
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "f"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
@@ -42,6 +55,7 @@ class Problem:
     column: str | None
     value: str | None
     message: str
+    total: int | None = None  # on the closing line of a truncated list: how many in all
 
     def __str__(self) -> str:
         where = [self.file]
@@ -104,7 +118,8 @@ class Field:
         elif self.kind == "bool":
             ok = to_bool(column).notna()
         elif self.kind == "date":
-            ok = to_date(column).notna()
+            dates = to_date(column)
+            ok = dates.notna() & dates.dt.year.between(FIRST_YEAR, LAST_YEAR)
         else:
             ok = _per_distinct(column, self._word_cell_ok)
         return (blank & (not self.required)) | (~blank & ok)
@@ -128,7 +143,7 @@ class Field:
         if self.kind == "bool":
             return "expected true or false (yes/no also accepted)"
         if self.kind == "date":
-            return "expected a date such as 2026-11-22"
+            return f"expected a date such as 2026-11-22, between {FIRST_YEAR} and {LAST_YEAR}"
         if self.kind in ("word", "words") and self.vocabulary is not None:
             unknown = [word for word in split_words(text) if word.lower() not in self.vocabulary]
             if self.kind == "word" and not unknown:
@@ -271,49 +286,121 @@ REFERRAL_FIELDS: tuple[Field, ...] = (
 # Reading
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (all cells as text) or a Parquet file; unreadable files raise InvalidInput."""
-    path = Path(path)
-    name = path.name
-    if not path.exists():
-        raise InvalidInput([Problem(name, None, None, None, f"no such file: {path}")])
-    if path.is_dir():
-        raise InvalidInput([Problem(name, None, None, None, "this is a folder, not a file")])
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        try:
-            return pd.read_parquet(path)
-        except Exception as error:  # pyarrow raises several unrelated types for bad files
-            raise InvalidInput(
-                [Problem(name, None, None, None, f"not a readable Parquet file ({error})")]
-            ) from None
-    problem = _text_problem(path)
+@dataclass(frozen=True)
+class Upload:
+    """A file received in memory (from the app), read without ever touching the disk."""
+
+    name: str
+    data: bytes
+
+
+Source = str | Path | Upload
+
+
+def source_name(source: Source) -> str:
+    return source.name if isinstance(source, Upload) else Path(source).name
+
+
+def read_table(source: Source, max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    """Read a CSV (all cells as text) or a Parquet file; unreadable files, files with more than
+    ``max_rows`` rows and headers that repeat a column raise InvalidInput."""
+    name = source_name(source)
+    if not isinstance(source, Upload):
+        path = Path(source)
+        if not path.exists():
+            raise InvalidInput([Problem(name, None, None, None, f"no such file: {path}")])
+        if path.is_dir():
+            raise InvalidInput([Problem(name, None, None, None, "this is a folder, not a file")])
+    if Path(name).suffix.lower() in PARQUET_SUFFIXES:
+        frame = _read_parquet(source, max_rows)
+    else:
+        frame = _read_csv(source, max_rows)
+    frame.columns = [str(column).strip() for column in frame.columns]
+    repeated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if repeated:
+        raise InvalidInput(
+            [
+                Problem(name, 1, column, None,
+                        "this column appears more than once (names are compared without the "
+                        "spaces around them)")
+                for column in repeated
+            ]
+        )  # fmt: skip
+    return frame
+
+
+def _too_many(name: str, rows: int, max_rows: int) -> InvalidInput:
+    return InvalidInput(
+        [Problem(name, None, None, None,
+                 f"the file has {rows:,} rows; at most {max_rows:,} can be read here")]
+    )  # fmt: skip
+
+
+def _opened(source: Source) -> Path | io.BytesIO:
+    return io.BytesIO(source.data) if isinstance(source, Upload) else Path(source)
+
+
+def _read_parquet(source: Source, max_rows: int) -> pd.DataFrame:
+    """Checks the row count and uncompressed size in the file's metadata before reading it."""
+    import pyarrow.parquet as pq
+
+    name = source_name(source)
+    try:
+        metadata = pq.ParquetFile(_opened(source)).metadata
+    except Exception as error:  # pyarrow raises several unrelated types for bad files
+        raise InvalidInput(
+            [Problem(name, None, None, None, f"not a readable Parquet file ({error})")]
+        ) from None
+    if metadata.num_rows > max_rows:
+        raise _too_many(name, metadata.num_rows, max_rows)
+    expanded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if expanded > max(metadata.num_rows, 1) * MAX_BYTES_PER_ROW:
+        raise InvalidInput(
+            [Problem(name, None, None, None,
+                     f"the file expands to {expanded / 1e6:,.0f} MB, more than "
+                     f"{MAX_BYTES_PER_ROW:,} bytes a row; is something repeated in it?")]
+        )  # fmt: skip
+    try:
+        return pd.read_parquet(_opened(source))
+    except Exception as error:
+        raise InvalidInput(
+            [Problem(name, None, None, None, f"not a readable Parquet file ({error})")]
+        ) from None
+
+
+def _read_csv(source: Source, max_rows: int) -> pd.DataFrame:
+    name = source_name(source)
+    problem, lines = _text_problem(source)
     if problem is not None:
         raise InvalidInput([replace(problem, file=name)])
+    if lines - 1 > max_rows:  # lines, so a quoted cell with line breaks counts more than once
+        raise _too_many(name, lines - 1, max_rows)
     try:
         # pyarrow's reader: six times faster than the C one on a 1M-row directory, at 60 % of
         # its memory. Cells stay text; every check and parse strips them.
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", engine="pyarrow"
-        )
+            _opened(source), dtype=str, keep_default_na=False, encoding="utf-8-sig",
+            engine="pyarrow",
+        )  # fmt: skip
     except (pd.errors.ParserError, csv.Error, ValueError) as error:
         raise InvalidInput(
             [Problem(name, None, None, None, f"not a well-formed CSV file ({error})")]
         ) from None
     if frame.columns.size < 2:
         raise InvalidInput([Problem(name, 1, None, None, "expected a comma-separated header row")])
-    frame.columns = [str(column).strip() for column in frame.columns]
     return frame
 
 
-def _text_problem(path: Path, chunk: int = 1 << 24) -> Problem | None:
-    """Why a file is not UTF-8 CSV text (empty, binary, or badly encoded), read in chunks so
-    that a large directory is never held in memory twice."""
+def _text_problem(source: Source, chunk: int = 1 << 24) -> tuple[Problem | None, int]:
+    """Why a file is not UTF-8 CSV text (empty, binary, or badly encoded), and how many lines
+    it has; read in chunks so that a large directory is never held in memory twice."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     line, seen_text = 1, False
-    with path.open("rb") as handle:
+    opened = _opened(source)
+    with opened if isinstance(opened, io.BytesIO) else opened.open("rb") as handle:
         while block := handle.read(chunk):
             if b"\x00" in block:
-                return Problem("", None, None, None, "this is not a CSV text file")
+                return Problem("", None, None, None, "this is not a CSV text file"), line
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as error:
@@ -322,14 +409,15 @@ def _text_problem(path: Path, chunk: int = 1 << 24) -> Problem | None:
                     "", at, None, None,
                     f"not UTF-8 text (byte 0x{block[error.start]:02x}); "
                     "save the file as UTF-8 CSV and try again",
-                )  # fmt: skip
+                ), line  # fmt: skip
             line += block.count(b"\n")
             seen_text = seen_text or bool(block.strip())
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return Problem("", line, None, None, "not UTF-8 text (the file ends mid-character)")
-    return None if seen_text else Problem("", None, None, None, "the file is empty")
+            problem = Problem("", line, None, None, "not UTF-8 text (the file ends mid-character)")
+            return problem, line
+    return (None if seen_text else Problem("", None, None, None, "the file is empty")), line
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -364,6 +452,16 @@ def validate_table(
     """Every problem in ``frame``: missing columns, bad cells, duplicates, row rules."""
     if frame.empty:
         return [Problem(source, None, None, None, "the file has a header but no rows")]
+    for field in fields:  # " T1" and "T1" are one id: compare them as they will be loaded
+        if (
+            field.unique
+            and field.name in frame
+            and not pd.api.types.is_numeric_dtype(frame[field.name].dtype)
+        ):
+            frame[field.name] = frame[field.name].astype("string").str.strip()
+    flood = _flood(frame, fields, source)
+    if flood is not None:
+        return flood
     by_name = {field.name: field for field in fields}
     columns = {
         field.name: pa.Column(
@@ -386,6 +484,51 @@ def validate_table(
     except pa.errors.SchemaErrors as errors:
         return _problems(errors.failure_cases, by_name, {r.name: r for r in rules}, frame, source)
     return []
+
+
+def _flood(frame: pd.DataFrame, fields: Sequence[Field], source: str) -> list[Problem] | None:
+    """When bad cells alone exceed MAX_PROBLEMS: the first MAX_PROBLEMS of them in row order,
+    then how many more each column has, in memory that grows with the rows, not the problems.
+    None when there are fewer (the full, located report is then cheap)."""
+    present = [f for f in fields if f.name in frame.columns]
+    bad = {f.name: ~f.check(frame[f.name]).to_numpy(dtype=bool) for f in present}
+    total = sum(int(np.count_nonzero(mask)) for mask in bad.values())
+    if total <= MAX_PROBLEMS:
+        return None
+    shown: list[Problem] = [
+        Problem(source, 1, f.name, None, "this required column is missing")
+        for f in fields
+        if f.name not in frame.columns
+    ]
+    by_name = {f.name: f for f in present}
+    columns = list(bad)
+    grid = np.column_stack([bad[c] for c in columns])
+    rows, cols = np.nonzero(grid)  # row-major: row order, then column order
+    listed: dict[str, int] = dict.fromkeys(columns, 0)
+    for r, c in zip(rows[:MAX_PROBLEMS], cols[:MAX_PROBLEMS], strict=True):
+        column = columns[int(c)]
+        value = frame[column].iloc[int(r)]
+        shown.append(
+            Problem(
+                source, int(r) + FIRST_ROW, column, _text(value), by_name[column].describe(value)
+            )
+        )
+        listed[column] += 1
+    for column in columns:
+        rest = int(np.count_nonzero(bad[column])) - listed[column]
+        if rest:
+            shown.append(Problem(source, None, column, None, f"… and {rest:,} more problems"))
+    shown.append(
+        Problem(source, None, None, None,
+                f"{total:,} problems in all; the first {MAX_PROBLEMS:,} are listed "
+                "(fix these and check the file again)", total=total)
+    )  # fmt: skip
+    return shown
+
+
+def count_problems(problems: Sequence[Problem]) -> int:
+    """How many problems a report stands for (more than it lists when it was cut short)."""
+    return next((p.total for p in problems if p.total is not None), len(problems))
 
 
 def _problems(
@@ -434,11 +577,14 @@ def parse_table(frame: pd.DataFrame, fields: Iterable[Field]) -> pd.DataFrame:
 
 
 def load_table(
-    path: str | Path, fields: Sequence[Field], rules: Sequence[RowRule] = ()
+    source: Source,
+    fields: Sequence[Field],
+    rules: Sequence[RowRule] = (),
+    max_rows: int = MAX_ROWS,
 ) -> pd.DataFrame:
-    """Read, validate and parse one file; raise InvalidInput listing every problem."""
-    frame = read_table(path)
-    problems = validate_table(frame, fields, Path(path).name, rules)
+    """Read, validate and parse one file; raise InvalidInput listing its problems."""
+    frame = read_table(source, max_rows)
+    problems = validate_table(frame, fields, source_name(source), rules)
     if problems:
         raise InvalidInput(problems)
     return parse_table(frame, fields)

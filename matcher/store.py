@@ -3,7 +3,12 @@
 One file, WAL mode, schema created and migrated by the app itself (``PRAGMA user_version``).
 Every write that depends on what is already booked runs in ``BEGIN IMMEDIATE``, so two
 coordinators acting at the same moment (two processes) can never book a therapist past their
-open slots. Passwords are stored as salted scrypt hashes, never as text.
+open slots. Passwords are stored as salted scrypt hashes, never as text; a hash made with
+older, cheaper parameters is replaced on the account's next successful sign-in.
+
+The file holds password hashes, risk flags, comments and check-in codes, so it and its WAL/SHM
+files are owner-only (0600), also when an existing database is opened, and a folder the store
+creates for it is owner-only (0700).
 
 Where the file lives: ``MATCHER_DB`` in the environment, else ``var/matcher.db`` in the project.
 """
@@ -29,9 +34,19 @@ from matcher.triage import Referral
 from matcher.vocabulary import ITEMS
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "var" / "matcher.db"
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # ~50 ms per check on this machine: slow on purpose
+# OWASP's minimum for scrypt (Password Storage Cheat Sheet): 128 MiB and ~0.3 s per check.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 MIN_PASSWORD = 10
 FREE_FAILURES = 3  # wrong check-in codes allowed in the window before each try is slowed down
+# Sign-in back-off: after FREE_SIGN_IN_FAILURES wrong passwords within the window (per account
+# and per source), the next attempt is checked only after a wait that doubles with each
+# failure. It is capped, not a lock, so nobody can shut a coordinator out for long; the cap
+# still holds one guesser to about 12 guesses an hour per account.
+FREE_SIGN_IN_FAILURES = 3
+MAX_SIGN_IN_WAIT_S = 300.0
+SIGN_IN_WINDOW = timedelta(hours=1)
+MAX_NAME = 200  # characters of an attempted username kept in the audit log
+MAX_COMMENT = 2000  # characters in a check-in comment (the page shows a counter)
 
 CheckInRow = tuple[str, date, int, Mapping[str, int]]  # therapist_id, day, session, ratings
 
@@ -107,6 +122,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX checkins_by_therapist ON checkins(therapist_id);
     CREATE TABLE failed_codes (at TEXT NOT NULL);
     """,
+    """
+    CREATE TABLE failed_sign_ins (
+        at TEXT NOT NULL,
+        username TEXT NOT NULL,
+        source TEXT
+    );
+    CREATE INDEX failed_sign_ins_by_user ON failed_sign_ins(username, at);
+    CREATE INDEX failed_sign_ins_by_source ON failed_sign_ins(source, at);
+    """,
 )
 
 
@@ -119,6 +143,42 @@ class Booking:
     referral_id: str
     therapist_id: str
     checkin_code: str
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """One proposed assignment to accept (``score`` is the match score, kept for the record)."""
+
+    referral_id: str
+    therapist_id: str
+    score: float | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request of a batch that was not booked, and why, in plain words."""
+
+    request: BookingRequest
+    why: str
+
+
+@dataclass(frozen=True)
+class BatchBooking:
+    """What a batch booked and what it refused, each in the order asked."""
+
+    booked: tuple[Booking, ...]
+    refused: tuple[Refusal, ...]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """One sign-in attempt. ``wait_s`` is how many seconds until the next attempt for this
+    account (or from this source) will be checked; when it was already above zero at this
+    attempt, the password was not even looked at."""
+
+    ok: bool
+    wait_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +197,7 @@ class Store:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else database_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(self.path)
         self._migrate()
 
     @contextmanager
@@ -199,17 +259,92 @@ class Store:
             _audit(connection, "system", "add coordinator", detail=username)
 
     def verify(self, username: str, password: str) -> bool:
-        """True only for the right password; the work is the same for unknown names."""
+        """True only for the right password; the work is the same for unknown names. No
+        back-off and no audit: the sign-in form uses ``sign_in``."""
+        return self._hash_parameters(username, password) is not None
+
+    def sign_in(
+        self, username: str, password: str, source: str | None = None,
+        now: datetime | None = None,
+    ) -> SignIn:  # fmt: skip
+        """Check a coordinator's password under the back-off (see ``sign_in_wait``).
+
+        ``source`` is where the attempt comes from (an IP address) when known. Every refusal
+        is audited with the username tried, never the password. A right password clears the
+        account's recent failures and re-hashes a hash made with older parameters.
+        """
+        now = now or datetime.now(UTC)
+        name = username.strip()[:MAX_NAME]  # attacker-chosen: never keep more than this
+        origin = f"from {source}" if source else "source unknown"
+        wait = self.sign_in_wait(name, source, now)
+        if wait > 0:
+            self.log(name, "sign-in refused", detail=f"{origin}; {wait:.0f} s of back-off left")
+            return SignIn(False, wait)
+        parameters = self._hash_parameters(username, password)
+        if parameters is None:
+            with self._connect(write=True) as connection:
+                connection.execute(
+                    "INSERT INTO failed_sign_ins VALUES (?, ?, ?)", (_stamp(now), name, source)
+                )
+                _audit(connection, name, "failed sign-in", detail=origin)
+            return SignIn(False, self.sign_in_wait(name, source, now))
+        upgrade = None
+        if parameters != (SCRYPT_N, SCRYPT_R, SCRYPT_P):
+            salt = secrets.token_bytes(16)  # hashed before taking the write lock: it takes time
+            upgrade = (salt, _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P))
+        with self._connect(write=True) as connection:
+            connection.execute("DELETE FROM failed_sign_ins WHERE username = ?", (name,))
+            if upgrade is not None:
+                connection.execute(
+                    "UPDATE coordinators SET salt = ?, hash = ?, n = ?, r = ?, p = ? "
+                    "WHERE username = ?",
+                    (*upgrade, SCRYPT_N, SCRYPT_R, SCRYPT_P, username.strip()),
+                )
+        return SignIn(True)
+
+    def sign_in_wait(
+        self, username: str, source: str | None = None, now: datetime | None = None
+    ) -> float:
+        """Seconds until a sign-in attempt for ``username`` (or from ``source``) is checked.
+
+        Zero until FREE_SIGN_IN_FAILURES failures within SIGN_IN_WINDOW; then one second
+        after the latest failure, doubling with each further failure, at most
+        MAX_SIGN_IN_WAIT_S. The account and the source are counted apart and the longer wait
+        applies. The username need not exist, so the wait tells nothing about which do.
+        """
+        now = now or datetime.now(UTC)
+        keys = [("username", username.strip()[:MAX_NAME])]
+        if source:
+            keys.append(("source", source))
+        wait = 0.0
+        with self._connect() as connection:
+            for column, value in keys:
+                failures, latest = connection.execute(
+                    f"SELECT COUNT(*), MAX(at) FROM failed_sign_ins WHERE {column} = ? "
+                    "AND at >= ?",
+                    (value, _stamp(now - SIGN_IN_WINDOW)),
+                ).fetchone()
+                if failures >= FREE_SIGN_IN_FAILURES:
+                    backoff = min(2.0 ** (failures - FREE_SIGN_IN_FAILURES), MAX_SIGN_IN_WAIT_S)
+                    ready = datetime.fromisoformat(latest) + timedelta(seconds=backoff)
+                    wait = max(wait, (ready - now).total_seconds())
+        return min(wait, MAX_SIGN_IN_WAIT_S)  # a clock set back never lengthens the cap
+
+    def _hash_parameters(self, username: str, password: str) -> tuple[int, int, int] | None:
+        """The (n, r, p) the account's hash was made with when the password is right, else
+        None; an unknown name costs the same scrypt work, so timing does not tell it apart."""
         with self._connect() as connection:
             row = connection.execute(
                 "SELECT salt, hash, n, r, p FROM coordinators WHERE username = ?",
                 (username.strip(),),
             ).fetchone()
         if row is None:
-            _scrypt(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)  # no timing hint
-            return False
+            _scrypt(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+            return None
         salt, digest, n, r, p = row
-        return hmac.compare_digest(_scrypt(password, salt, n, r, p), digest)
+        if not hmac.compare_digest(_scrypt(password, salt, n, r, p), digest):
+            return None
+        return int(n), int(r), int(p)
 
     def has_coordinators(self) -> bool:
         with self._connect() as connection:
@@ -266,6 +401,30 @@ class Store:
             return _book(
                 connection, referral_id, therapist_id, capacity, actor, score, kind, reason
             )
+
+    def book_all(
+        self, requests: Sequence[BookingRequest], capacity: Mapping[str, int], actor: str
+    ) -> BatchBooking:
+        """Accept many proposed assignments in one transaction, in the order given.
+
+        ``capacity`` is each therapist's open slots (absent: none). A request that cannot be
+        made (no slot left, the referral already assigned or not in the queue) is refused with
+        the reason and the others go ahead; anything else going wrong books none of them, so
+        the queue is never left half-accepted. Each booking has its own audit entry.
+        """
+        booked: list[Booking] = []
+        refused: list[Refusal] = []
+        with self._connect(write=True) as connection:
+            for request in requests:
+                try:
+                    booked.append(
+                        _book(connection, request.referral_id, request.therapist_id,
+                              capacity.get(request.therapist_id, 0), actor, request.score,
+                              "accepted", request.reason)
+                    )  # fmt: skip
+                except StoreError as error:  # raised before _book writes anything
+                    refused.append(Refusal(request, str(error)))
+        return BatchBooking(tuple(booked), tuple(refused))
 
     def release(self, referral_id: str, actor: str, reason: str) -> str:
         """Give the referral's slot back; returns the therapist it was with."""
@@ -331,8 +490,14 @@ class Store:
         self, code: str, therapist_id: str, session: int, ratings: Mapping[str, int],
         comment: str = "",
     ) -> str:  # fmt: skip
-        """Store a client's check-in; returns the referral id. Misuse raises StoreError."""
+        """Store a client's check-in; returns the referral id. Misuse raises StoreError,
+        including a comment longer than MAX_COMMENT characters."""
         _check_ratings(ratings)
+        if len(comment.strip()) > MAX_COMMENT:
+            raise StoreError(
+                f"a comment can be at most {MAX_COMMENT:,} characters "
+                f"(this one has {len(comment.strip()):,})"
+            )
         if self.checkin_target(code) is None:
             self.note_failed_code()  # its own transaction: the refusal below must not undo it
             raise StoreError("that check-in code is not recognised")
@@ -502,12 +667,37 @@ def _audit(
     )
 
 
+def _owner_only(path: Path) -> None:
+    """Make the database owner-only before SQLite opens it: SQLite would create the file
+    0644, and it gives the WAL and SHM files the main file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    elif path.parent == DEFAULT_PATH.parent:  # the app's own folder; one the user chose is theirs
+        path.parent.chmod(0o700)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    for suffix in ("", "-wal", "-shm", "-journal"):  # an older database: tighten what is there
+        try:
+            os.chmod(f"{path}{suffix}", 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
+    # OpenSSL refuses more than 32 MiB unless told; this is what these parameters need.
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32,
+                          maxmem=128 * r * (n + p + 2))  # fmt: skip
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _stamp(moment: datetime) -> str:
+    """A sign-in failure's time: to the microsecond, as waits are counted in seconds."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def export_day(store: Store, day: date) -> pd.DataFrame:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from matcher.directory import load_directory
-from matcher.schema import InvalidInput
+from matcher.schema import UPLOAD_MAX_ROWS, InvalidInput, Upload, count_problems
 from matcher.ui.common import current_directory, plain
 
 st.title("Use your own directory")
@@ -19,8 +16,9 @@ st.markdown(
     "problem at once, and the directory in use does not change."
 )
 st.caption(
-    "The file stays in this browser session only: it is not saved on the server and is "
-    "forgotten when you close the tab."
+    "The file stays in this browser session only: it is read in memory, never saved on the "
+    f"server, and forgotten when you close the tab. Up to {UPLOAD_MAX_ROWS:,} therapists; a "
+    "larger directory is loaded with the command line instead."
 )
 directory, name = current_directory()
 st.info(plain(f"In use now: {name} ({len(directory):,} therapists)."))
@@ -30,24 +28,22 @@ upload = st.file_uploader(
 )
 if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
     st.session_state["upload_seen"] = upload.file_id
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(upload.name).name  # problems name the user's own file
-        path.write_bytes(upload.getvalue())
-        try:
-            with st.spinner("Checking every row…"):
-                loaded = load_directory(path)
-        except InvalidInput as error:
-            st.session_state["upload_problems"] = error.problems
-        else:
-            st.session_state.pop("upload_problems", None)
-            st.session_state["directory"] = loaded
-            st.session_state["directory_name"] = upload.name
-            st.rerun()
+    received = Upload(upload.name, upload.getvalue())  # problems name the user's own file
+    try:
+        with st.spinner("Checking every row…"):
+            loaded = load_directory(received, max_rows=UPLOAD_MAX_ROWS)
+    except InvalidInput as error:
+        st.session_state["upload_problems"] = error.problems
+    else:
+        st.session_state.pop("upload_problems", None)
+        st.session_state["directory"] = loaded
+        st.session_state["directory_name"] = upload.name
+        st.rerun()
 
 problems = st.session_state.get("upload_problems")
 if problems:
     st.error(
-        f"This file can't be used yet: {len(problems):,} problem(s) found. "
+        f"This file can't be used yet: {count_problems(problems):,} problem(s) found. "
         "The directory in use has not changed."
     )
     st.dataframe(

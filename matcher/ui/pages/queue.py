@@ -22,7 +22,7 @@ from matcher.explain import (
     explain,
 )
 from matcher.report import spreadsheet_safe
-from matcher.schema import InvalidInput
+from matcher.schema import InvalidInput, Problem, count_problems
 from matcher.scoring import rank
 from matcher.store import StoreError, export_day
 from matcher.triage import Outcome, Referral, load_queue, open_slots, queue_order, triage
@@ -44,8 +44,8 @@ def therapist_name(therapist_id: str) -> str:
     return therapist_id if row is None else f"{directory.text['name'][row]} ({therapist_id})"
 
 
-def show_problems(problems: tuple[object, ...]) -> None:
-    st.error(f"Nothing was imported: {len(problems)} problem(s) in the file.")
+def show_problems(problems: tuple[Problem, ...]) -> None:
+    st.error(f"Nothing was imported: {count_problems(problems):,} problem(s) in the file.")
     st.dataframe(
         pd.DataFrame(
             [
