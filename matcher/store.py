@@ -21,7 +21,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -278,7 +278,7 @@ class Store:
         origin = f"from {source}" if source else "source unknown"
         wait = self.sign_in_wait(name, source, now)
         if wait > 0:
-            self.log(name, "sign-in refused", detail=f"{origin}; {wait:.0f} s of back-off left")
+            self.log(name, "sign-in refused", detail=f"{origin}; {wait:.1f} s of back-off left")
             return SignIn(False, wait)
         parameters = self._hash_parameters(username, password)
         if parameters is None:
@@ -320,8 +320,7 @@ class Store:
         with self._connect() as connection:
             for column, value in keys:
                 failures, latest = connection.execute(
-                    f"SELECT COUNT(*), MAX(at) FROM failed_sign_ins WHERE {column} = ? "
-                    "AND at >= ?",
+                    f"SELECT COUNT(*), MAX(at) FROM failed_sign_ins WHERE {column} = ? AND at >= ?",
                     (value, _stamp(now - SIGN_IN_WINDOW)),
                 ).fetchone()
                 if failures >= FREE_SIGN_IN_FAILURES:
@@ -674,15 +673,11 @@ def _owner_only(path: Path) -> None:
         path.parent.mkdir(mode=0o700, parents=True)
     elif path.parent == DEFAULT_PATH.parent:  # the app's own folder; one the user chose is theirs
         path.parent.chmod(0o700)
-    try:
+    with suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        pass
     for suffix in ("", "-wal", "-shm", "-journal"):  # an older database: tighten what is there
-        try:
+        with suppress(FileNotFoundError):
             os.chmod(f"{path}{suffix}", 0o600)
-        except FileNotFoundError:
-            pass
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

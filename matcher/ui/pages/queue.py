@@ -49,8 +49,8 @@ def show_problems(problems: tuple[Problem, ...]) -> None:
     st.dataframe(
         pd.DataFrame(
             [
-                {"row": p.row, "column": p.column or "", "value": p.value or "",  # type: ignore[attr-defined]
-                 "problem": p.message}  # type: ignore[attr-defined]
+                {"row": p.row, "column": p.column or "", "value": p.value or "",
+                 "problem": p.message}
                 for p in problems
             ]
         ),
