@@ -7,6 +7,7 @@ users is the bundled demo directory, which is public and identical for everyone.
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import streamlit as st
@@ -16,6 +17,14 @@ from matcher.checkins import with_checkins
 from matcher.directory import Directory, load_directory
 from matcher.preferences import Preferences
 from matcher.ui.auth import store
+
+# What a failing coordinator database raises: locked past its timeout, read-only, missing or
+# unreadable. Client pages must keep working through any of them.
+STORE_FAILURES = (sqlite3.Error, OSError)
+CHECKINS_UNAVAILABLE = (
+    "Recent check-ins can't be read right now, so matches use the directory's own figures. "
+    "Everything else works as usual."
+)
 
 DEMO_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "therapists.csv"
 DEMO_REFERRALS = DEMO_DIRECTORY.with_name("referrals.csv")
@@ -50,12 +59,16 @@ def current_directory() -> tuple[Directory, str]:
         base, name = uploaded, str(st.session_state.get("directory_name", uploaded.source))
     else:
         base, name = demo_directory(), "the demo directory"
-    db = store()
-    key = (id(base), len(base), db.checkins_version())
-    cached = st.session_state.get("rated_directory")
-    if cached is None or cached[0] != key:  # rebuild only when a check-in has arrived
-        rated = with_checkins(base, db.checkin_ratings()) if key[2] else base
-        cached = st.session_state["rated_directory"] = (key, rated)
+    try:
+        db = store()
+        key = (id(base), len(base), db.checkins_version())
+        cached = st.session_state.get("rated_directory")
+        if cached is None or cached[0] != key:  # rebuild only when a check-in has arrived
+            rated = with_checkins(base, db.checkin_ratings()) if key[2] else base
+            cached = st.session_state["rated_directory"] = (key, rated)
+    except STORE_FAILURES:  # browsing never depends on the coordinator database
+        st.caption(CHECKINS_UNAVAILABLE)
+        return base, name
     return cached[1], name
 
 

@@ -10,7 +10,10 @@ from matcher.ui.auth import coordinator, store
 coordinator()
 log = store().audit()
 st.title("Audit log")
-st.caption("Every import, assignment, override and release, newest last. Times are UTC.")
+st.caption(
+    "Every import, assignment, override and release, and every refused sign-in (the name "
+    "tried, never a password), newest last. Times are UTC."
+)
 st.dataframe(log, hide_index=True)
 st.download_button(
     "Download the audit log (CSV)",

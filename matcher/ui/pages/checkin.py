@@ -10,7 +10,7 @@ from matcher import vocabulary as V
 from matcher import words as W
 from matcher.store import StoreError
 from matcher.ui.auth import store
-from matcher.ui.common import crisis_resources, current_directory, plain
+from matcher.ui.common import STORE_FAILURES, crisis_resources, current_directory, plain
 
 SCALE = {value: f"{value} · {words}" for value, words in W.RATING_SCALE.items()}
 WHO_SEES = (
@@ -20,7 +20,15 @@ WHO_SEES = (
     "never your name or your words."
 )
 
-db = store()
+UNAVAILABLE = (
+    "Check-ins can't be received right now. Nothing was lost; please try again in a few "
+    "minutes, or tell your clinic."
+)
+NOT_SAVED = (
+    "Your check-in could not be saved just now, so it has not been sent. Your answers are still "
+    "here: please try again in a few minutes."
+)
+
 st.title("Check in after a session")
 st.markdown(
     "A few minutes after a session, ask yourself how it felt. Your answers help you notice "
@@ -34,13 +42,19 @@ if target is None:
         code = st.text_input("Your check-in code (from your clinic)", key="checkin_code_input")
         go = st.form_submit_button("Continue", type="primary")
     if go:
-        wait = db.code_delay()
-        if wait:
-            with st.spinner("Checking…"):
-                time.sleep(wait)  # many wrong codes lately: each try is slowed down
-        found = db.checkin_target(code) if code.strip() else None
+        try:
+            db = store()
+            wait = db.code_delay()
+            if wait:
+                with st.spinner("Checking…"):
+                    time.sleep(wait)  # many wrong codes lately: each try is slowed down
+            found = db.checkin_target(code) if code.strip() else None
+            if found is None:
+                db.note_failed_code()
+        except STORE_FAILURES:
+            st.error(UNAVAILABLE)
+            st.stop()
         if found is None:
-            db.note_failed_code()
             st.error("That code is not recognised. Check it with your clinic and try again.")
             st.stop()
         st.session_state["checkin_target"] = (code.strip(), *found)
@@ -69,7 +83,11 @@ if st.session_state.get("checked_in"):
         st.rerun()
     st.stop()
 
-history = db.checkins_for(code)
+try:
+    history = store().checkins_for(code)
+except STORE_FAILURES:
+    st.error(UNAVAILABLE)
+    st.stop()
 st.info(plain(f"You are checking in about your sessions with {name}."))
 with st.form("checkin"):
     session = st.number_input(
@@ -95,9 +113,12 @@ with st.form("checkin"):
     sent = st.form_submit_button("Send my check-in", type="primary")
 if sent:
     try:
-        db.record_checkin(code, therapist_id, int(session), ratings, comment)
+        store().record_checkin(code, therapist_id, int(session), ratings, comment)
     except StoreError as error:
         st.error(plain(str(error).capitalize() + "."))
+        st.stop()
+    except STORE_FAILURES:
+        st.error(NOT_SAVED)
         st.stop()
     st.session_state["checked_in"] = True
     st.rerun()
