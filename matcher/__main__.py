@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import secrets
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -77,6 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # `... | head` closed the pipe; not an error of ours
         return 0
+    except sqlite3.Error as error:  # locked past the timeout, read-only, full, corrupt
+        print(f"The coordinator database can't be used: {error}; nothing was changed.",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    except OSError as error:  # a folder where a file was expected, no permission, disk full
+        where = f" {error.filename}" if error.filename else ""
+        print(f"Can't use{where}: {error.strerror or error}; nothing was changed.",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    except EOFError:  # a prompt with no input to read (e.g. no terminal)
+        print("No input was given; nothing was changed.", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -228,10 +228,19 @@ def parse_preferences(data: object, source: str = "preferences") -> Preferences:
         raise InvalidInput(problems_from(error, source)) from None
 
 
+MAX_PREFERENCES_BYTES = 1_000_000  # one client's answers are a few hundred bytes
+
+
 def load_preferences(path: str | Path) -> Preferences:
     """Read a preferences JSON file."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_PREFERENCES_BYTES:
+            raise InvalidInput(
+                [Problem(path.name, None, None, None,
+                         f"too large for one client's preferences (over "
+                         f"{MAX_PREFERENCES_BYTES:,} bytes)")]
+            )  # fmt: skip
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInput([Problem(path.name, None, None, None, "no such file")]) from None
@@ -239,13 +248,24 @@ def load_preferences(path: str | Path) -> Preferences:
         raise InvalidInput([Problem(path.name, None, None, None, "not UTF-8 text")]) from None
     except IsADirectoryError:
         raise InvalidInput([Problem(path.name, None, None, None, "a folder, not a file")]) from None
+    return parse_preferences(decode_json(text, path.name), path.name)
+
+
+def decode_json(text: str, source: str) -> object:
+    """JSON text decoded, or InvalidInput for text that is not JSON or that no client's answers
+    could be (nested past Python's recursion limit, numbers thousands of digits long)."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(
-            [Problem(path.name, error.lineno, None, None, f"not valid JSON: {error.msg}")]
+            [Problem(source, error.lineno, None, None, f"not valid JSON: {error.msg}")]
         ) from None
-    return parse_preferences(data, path.name)
+    except RecursionError:
+        raise InvalidInput([Problem(source, None, None, None, "nested far too deeply")]) from None
+    except ValueError:  # int("9" * 5000): Python refuses integers past 4,300 digits
+        raise InvalidInput(
+            [Problem(source, None, None, None, "holds a number far too long to be an answer")]
+        ) from None
 
 
 def problems_from(

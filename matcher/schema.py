@@ -416,6 +416,8 @@ def _text_problem(source: Source, chunk: int = 1 << 24) -> tuple[Problem | None,
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write CSV or Parquet (by suffix) atomically: a failed write leaves nothing behind."""
+    if path.is_dir():
+        raise IsADirectoryError(21, "this is a folder; give a file name to write", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)

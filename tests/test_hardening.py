@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import resource
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from matcher import vocabulary as V
+from matcher.__main__ import main
 from matcher.directory import load_directory
 from matcher.schema import (
     DIRECTORY_FIELDS,
@@ -24,7 +30,8 @@ from matcher.schema import (
     read_table,
     validate_table,
 )
-from tests.conftest import DATA, table_of, therapist
+from matcher.store import Store
+from tests.conftest import DATA, ROOT, table_of, therapist
 
 
 def peak_mb() -> float:
@@ -106,3 +113,72 @@ def test_ids_that_differ_only_by_spaces_are_duplicates() -> None:
     rows = [therapist("T1"), therapist(" T1 ")]
     problems = validate_table(table_of(rows), DIRECTORY_FIELDS, "d.csv", DIRECTORY_RULES)
     assert any("duplicate therapist id" in p.message for p in problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: a clear message and exit 1, never a traceback, nothing half-written
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "matcher", *args],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=ROOT,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"state":' + "[" * 100_000 + "]" * 100_000 + "}", "nested far too deeply"),
+        ('{"state": "NC", "style": {"directive": ' + "9" * 5000 + "}}", "far too long"),
+    ],
+)
+def test_hostile_json_is_a_message_not_a_traceback(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "client.json"
+    path.write_text(text)
+    for args in (("validate", str(path)),
+                 ("rank", "--directory", str(DATA / "therapists.csv"), "--preferences", str(path))):  # fmt: skip
+        result = cli(*args)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert message in result.stderr
+
+
+def test_out_pointing_at_a_folder_or_nowhere_writes_nothing(tmp_path: Path) -> None:
+    for out in (tmp_path, tmp_path / "missing-parent" / "sub" / "x.csv"):
+        if out != tmp_path:
+            (tmp_path / "missing-parent").write_text("a file where a folder should be")
+        result = cli("triage", "--directory", str(DATA / "therapists.csv"), "--referrals",
+                     str(DATA / "referrals.csv"), "--out", str(out))  # fmt: skip
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "nothing was changed" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["missing-parent"]  # no temp left
+
+
+@pytest.mark.parametrize(
+    "failure", ["attempt to write a readonly database", "database or disk is full"]
+)
+@pytest.mark.parametrize(
+    "command",
+    [["add-coordinator", "bob", "--password-stdin"], ["demo-account"], ["checkins", "import"]],
+)
+def test_a_database_that_cannot_be_written_is_a_message(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    failure: str,
+    command: list[str],
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError(failure)
+
+    for method in ("add_coordinator", "import_checkins", "has_coordinators"):
+        monkeypatch.setattr(Store, method, refuse)
+    if command[0] == "checkins":
+        rows = "therapist_id,date,session," + ",".join(V.ITEMS) + "\n"
+        rows += "T0000001,2026-11-20,1," + ",".join(["4"] * len(V.ITEMS)) + "\n"
+        (tmp_path / "c.csv").write_text(rows)
+        command = [*command, str(tmp_path / "c.csv")]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-password-here\n"))
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert failure in err and "nothing was changed" in err
