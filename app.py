@@ -1,10 +1,15 @@
 """The app's router: the pages live in matcher/ui/pages/."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from matcher.ui.common import AUDIT, CHECKIN, INTAKE, METHOD, QUEUE, RESULTS, UPLOAD
 
-st.set_page_config(page_title="Rapport-first therapist matching", page_icon=":material/handshake:")
+# A bundled icon: a Material icon as page_icon is fetched from a font server on the internet,
+# and no request may leave the machine.
+ICON = Path(__file__).resolve().parent / "matcher" / "ui" / "icon.png"
+st.set_page_config(page_title="Rapport-first therapist matching", page_icon=str(ICON))
 navigation = st.navigation(
     {
         "For clients": [

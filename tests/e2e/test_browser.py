@@ -115,6 +115,15 @@ def _choose(page: Any, label: str, option: str) -> None:
 def test_intake_to_results_to_comparison_to_download(server: str, browser: Any) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    outside: list[str] = []  # no request may leave the machine (fonts, icons, trackers)
+    context.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith((server, "data:", "blob:"))
+            else outside.append(request.url)
+        ),
+    )
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
@@ -124,6 +133,7 @@ def test_intake_to_results_to_comparison_to_download(server: str, browser: Any) 
         raise
     finally:
         context.close()
+    assert outside == []
 
 
 def _walk_through(page: Any, server: str) -> None:
