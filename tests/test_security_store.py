@@ -3,6 +3,7 @@ sign-in guessing, cheap hashes, a world-readable file, huge comments, half-done 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -73,34 +74,28 @@ def test_an_early_try_is_not_checked_and_the_right_password_works_after_the_wait
     store: Store, cheap_hashes: None
 ) -> None:
     store.add_coordinator("ana", PASSWORD)
-    for _ in range(4):
+    for _ in range(3):
         store.sign_in("ana", "wrong guess", now=T0)
-    assert store.sign_in_wait("ana", now=T0) == 2
-    early = store.sign_in("ana", PASSWORD, now=T0 + timedelta(seconds=1))
-    assert (early.ok, early.wait_s) == (False, 1)  # refused unchecked, even though right
-    assert store.sign_in("ana", PASSWORD, now=T0 + timedelta(seconds=2)).ok
-    assert store.sign_in_wait("ana", now=T0 + timedelta(seconds=2)) == 0  # success clears it
+    assert store.sign_in_wait("ana", now=T0) == 1
+    early = store.sign_in("ana", PASSWORD, now=T0 + timedelta(seconds=0.25))
+    assert (early.ok, early.wait_s) == (False, 0.75)  # refused unchecked, even though right
+    assert store.sign_in_wait("ana", now=T0) == 1  # and an unchecked try does not count
+    assert store.sign_in("ana", PASSWORD, now=T0 + timedelta(seconds=1)).ok
+    assert store.sign_in_wait("ana", now=T0 + timedelta(seconds=1)) == 0  # success clears it
 
 
 def test_sessions_do_not_multiply_guesses(store: Store, cheap_hashes: None) -> None:
-    """The back-off is in the database, so eight store handles (eight sessions, or eight
-    processes) share it: the attack's 1.47 guesses a second becomes a few an hour."""
+    """The back-off is kept in the database, so eight sessions (or processes) share it: the
+    audit's eight sessions guessed 88 passwords a minute; here they get 8 checked."""
     store.add_coordinator("ana", PASSWORD)
     sessions = [Store(store.path) for _ in range(8)]
-    checked = 0
     for second in range(60):
         for session in sessions:
-            attempt = session.sign_in("ana", f"guess {second}", now=T0 + timedelta(seconds=second))
-            checked += attempt.wait_s == 0 or not _was_deferred(store)
-    log = store.audit()
-    assert (log["action"] == "failed sign-in").sum() <= 8  # checked guesses in a minute
-    assert (log["action"] == "sign-in refused").sum() == 8 * 60 - (
-        log["action"] == "failed sign-in"
-    ).sum()
-
-
-def _was_deferred(store: Store) -> bool:
-    return bool(store.audit()["action"].iloc[-1] == "sign-in refused")
+            session.sign_in("ana", f"guess {second}", now=T0 + timedelta(seconds=second))
+    actions = store.audit()["action"]
+    # checked at 0 s (three free), 1, 3, 7, 15 and 31 s; every other try refused unchecked
+    assert (actions == "failed sign-in").sum() == 8
+    assert (actions == "sign-in refused").sum() == 8 * 60 - 8
 
 
 def test_failures_older_than_the_window_are_forgotten(store: Store, cheap_hashes: None) -> None:
@@ -113,9 +108,9 @@ def test_failures_older_than_the_window_are_forgotten(store: Store, cheap_hashes
 def test_one_source_spraying_many_accounts_is_slowed_but_others_are_not(
     store: Store, cheap_hashes: None
 ) -> None:
-    for name in ("ana", "ben", "cy", "dee"):
+    for name in ("ana", "ben", "cy"):
         store.sign_in(name, "Summer2026!", source="203.0.113.9", now=T0)
-    assert store.sign_in_wait("eve", source="203.0.113.9", now=T0) == 2
+    assert store.sign_in_wait("eve", source="203.0.113.9", now=T0) == 1
     assert store.sign_in_wait("eve", source="198.51.100.7", now=T0) == 0
     assert store.sign_in_wait("eve", now=T0) == 0
 
@@ -299,10 +294,8 @@ def test_a_batch_books_the_same_as_one_by_one(tmp_path: Path) -> None:
         db.import_referrals([referral(r.referral_id) for r in requests], "ana")
     result = batch.book_all(requests, capacity, actor="ana")
     for r in requests:
-        try:
+        with contextlib.suppress(StoreError):
             single.book(r.referral_id, r.therapist_id, capacity[r.therapist_id], "ana", r.score)
-        except StoreError:
-            pass
     columns = ["referral_id", "therapist_id", "score", "kind"]
     assert batch.assignments()[columns].equals(single.assignments()[columns])
     assert len(result.booked) + len(result.refused) == len(requests)

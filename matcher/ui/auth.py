@@ -112,7 +112,7 @@ def coordinator() -> str:
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        attempt = store().sign_in(username, password, source=st.context.ip_address)
+        attempt = store().sign_in(username, password, source=_source())
         if attempt.ok:
             st.session_state["coordinator"] = username.strip()
             st.rerun()
@@ -125,6 +125,13 @@ def coordinator() -> str:
             st.error("That username and password do not match an account.")
     st.stop()
     raise AssertionError("unreachable")  # st.stop() ends the script run
+
+
+def _source() -> str | None:
+    """The connection's IP address, or None (local, or not known): then only the account is
+    counted for back-off. Behind a proxy this is the proxy's address, shared by everyone."""
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) and ip else None
 
 
 def _oidc_coordinator() -> str:
