@@ -105,6 +105,21 @@ class Assessment:
     excluded: Mapping[str, int]  # funnel counts, nonzero only
     reach: Reach  # distances and licensure, computed once and reused
 
+    def restricted(self, positions: Index) -> Assessment:
+        """Only the therapists at ``positions``, in that order, and nothing directory-wide: what
+        triage keeps per referral (its memory grows with the shortlist, not the directory)."""
+        return Assessment(
+            rows=self.rows[positions],
+            score=self.score[positions],
+            contributions=self.contributions[positions],
+            similarity=self.similarity[positions],
+            weights=self.weights,
+            active=self.active,
+            masks={},
+            excluded=self.excluded,
+            reach=Reach(self.reach.d, self.reach.p),  # empty: recomputed only if asked
+        )
+
 
 @dataclass(frozen=True)
 class MainConcern:
@@ -288,10 +303,14 @@ def match_at(d: Directory, p: Preferences, a: Assessment, position: int, today: 
 
 
 def practical(d: Directory, p: Preferences, row: int, reach: Reach | None = None) -> Practical:
-    reach = reach or Reach(d, p)
     fee = float(d.numbers["fee"][row])
     insurance = {tag.lower() for tag in d.tags["insurance"].tags_of(row)}
-    km = float(reach.km[row]) if p.location is not None else np.nan
+    km = np.nan
+    if p.location is not None:  # from the ranking's distances when it has them, else this row's
+        known = reach is not None and "km" in reach.__dict__
+        km = float(
+            reach.km[row] if known and reach else C.distance_km(d, np.array([row]), p.location)[0]
+        )
     return Practical(
         credentials=str(d.text["credentials"][row]),
         city=str(d.text["city"][row]),

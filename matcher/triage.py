@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
@@ -151,15 +150,25 @@ def triage(
     remaining = dict(open_slots(directory) if slots is None else slots)
     ordered = queue_order(referrals, today)
     total = len(ordered)
-    assessed: dict[str, Assessment] = {}
+    free = np.array([remaining.get(str(t), 0) > 0 for t in directory.ids], dtype=bool)
+    # Each referral keeps only its shortlist (and why it could not be placed), never the
+    # directory-wide masks and distances of its assessment.
+    kept: dict[str, tuple[Assessment, Unassigned]] = {}
+    shortlists: dict[str, tuple[Candidate, ...]] = {}
     for done, referral in enumerate(ordered, start=1):
         if not referral.crisis:
-            assessed[referral.referral_id] = assess(directory, referral.preferences, today)
+            a = assess(directory, referral.preferences, today)
+            best = top_k(directory, a, max(candidates, 1), among=np.flatnonzero(free[a.rows]))
+            slim = a.restricted(best)
+            shortlists[referral.referral_id] = tuple(
+                Candidate(str(directory.ids[row]), int(row), float(score))
+                for row, score in zip(slim.rows, slim.score, strict=True)
+            )
+            kept[referral.referral_id] = (slim, _why_unassigned(directory, a))
+            del a
         if progress is not None:
             progress(done, total)
 
-    free = np.array([remaining.get(str(t), 0) > 0 for t in directory.ids], dtype=bool)
-    shortlists = {rid: _best(directory, a, free, max(candidates, 1)) for rid, a in assessed.items()}
     chosen: dict[str, Candidate] = {}
     for urgency in V.URGENCIES:  # urgent referrals take scarce slots first
         tier = [r for r in ordered if not r.crisis and r.urgency == urgency]
@@ -174,30 +183,18 @@ def triage(
         if referral.crisis:
             outcomes.append(Outcome(referral, "crisis", None, (), Unassigned("crisis")))
             continue
-        a = assessed[rid]
+        slim, reason = kept[rid]
         picked = chosen.get(rid)
         others = tuple(
             c for c in shortlists[rid] if picked is None or c.therapist_id != picked.therapist_id
         )[:ALTERNATES]
         if picked is not None:
-            position = int(np.searchsorted(a.rows, picked.row))
-            match = match_at(directory, referral.preferences, a, position, today)
+            position = int(np.flatnonzero(slim.rows == picked.row)[0])
+            match = match_at(directory, referral.preferences, slim, position, today)
             outcomes.append(Outcome(referral, "assigned", match, others, None))
         else:
-            reason = _why_unassigned(directory, a)
             outcomes.append(Outcome(referral, "unassigned", None, others, reason))
     return outcomes
-
-
-def _best(
-    directory: Directory, a: Assessment, free: npt.NDArray[np.bool_], k: int
-) -> tuple[Candidate, ...]:
-    """The k best-scoring eligible therapists who still have a free slot."""
-    keep = np.flatnonzero(free[a.rows])
-    return tuple(
-        Candidate(str(directory.ids[a.rows[i]]), int(a.rows[i]), float(a.score[i]))
-        for i in top_k(directory, a, k, among=keep)
-    )
 
 
 def assign_tier(
@@ -208,7 +205,8 @@ def assign_tier(
     """Maximum-total-score assignment of one tier into the remaining slots."""
     if not tier:
         return {}
-    columns: dict[str, list[int]] = {}  # therapist -> its slot columns
+    columns: dict[str, range] = {}  # therapist -> its slot columns
+    n_slots = 0  # a running count: columns handed out so far
     rows, cols, costs = [], [], []
     for i, referral in enumerate(tier):
         for candidate in shortlists[referral.referral_id]:
@@ -216,13 +214,12 @@ def assign_tier(
             if free <= 0:
                 continue
             if candidate.therapist_id not in columns:
-                start = sum(len(c) for c in columns.values())
-                columns[candidate.therapist_id] = list(range(start, start + free))
+                columns[candidate.therapist_id] = range(n_slots, n_slots + free)
+                n_slots += free
             for column in columns[candidate.therapist_id]:
                 rows.append(i)
                 cols.append(column)
                 costs.append(1.0 + _EPSILON - candidate.score)
-    n_slots = sum(len(c) for c in columns.values())
     # One private "stay unassigned" column per referral keeps a full matching always possible.
     # Real edges cost 1+eps-score, staying out costs 1+2eps: the minimum cost is the maximum
     # total score (and a free slot is never left idle for a zero-score tie).
