@@ -24,7 +24,7 @@ from matcher.explain import (
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput, Problem, count_problems
 from matcher.scoring import rank
-from matcher.store import StoreError, export_day
+from matcher.store import BookingRequest, StoreError, export_day
 from matcher.triage import Outcome, Referral, load_queue, open_slots, queue_order, triage
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import DEMO_REFERRALS, current_directory, plain
@@ -288,13 +288,13 @@ if proposal:
     )  # fmt: skip
     proposed = [o for o in proposal if o.match is not None]
     if proposed and st.button(f"Accept all {len(proposed)} proposed assignments", key="accept_all"):
-        refused = []
-        for o in proposed:
-            try:
-                book(o, o.match.therapist_id, o.match.score)  # type: ignore[union-attr]
-            except StoreError as error:
-                refused.append(f"{o.referral.referral_id}: {error}")
-        st.session_state["flash"] = f"Accepted {len(proposed) - len(refused)} assignment(s)." + (
+        result = db.book_all(  # one transaction: all of it is booked, or none of it
+            [BookingRequest(o.referral.referral_id, o.match.therapist_id, o.match.score)
+             for o in proposed if o.match is not None],
+            capacity, actor,
+        )  # fmt: skip
+        refused = [f"{r.request.referral_id}: {r.why}" for r in result.refused]
+        st.session_state["flash"] = f"Accepted {len(result.booked)} assignment(s)." + (
             f" Not booked: {'; '.join(refused)}." if refused else ""
         )
         st.rerun()
