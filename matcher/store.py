@@ -173,11 +173,12 @@ class BatchBooking:
 
 @dataclass(frozen=True)
 class SignIn:
-    """One sign-in attempt. ``wait_s`` is how many seconds until the next attempt for this
-    account (or from this source) will be checked; when it was already above zero at this
-    attempt, the password was not even looked at."""
+    """One sign-in attempt: whether it succeeded, whether the password was checked at all (not
+    during a back-off wait), and the seconds until the next attempt for this account (or from
+    this source) will be checked."""
 
     ok: bool
+    checked: bool = True
     wait_s: float = 0.0
 
 
@@ -273,13 +274,13 @@ class Store:
         is audited with the username tried, never the password. A right password clears the
         account's recent failures and re-hashes a hash made with older parameters.
         """
-        now = now or datetime.now(UTC)
+        now = now or _utcnow()
         name = username.strip()[:MAX_NAME]  # attacker-chosen: never keep more than this
         origin = f"from {source}" if source else "source unknown"
         wait = self.sign_in_wait(name, source, now)
         if wait > 0:
             self.log(name, "sign-in refused", detail=f"{origin}; {wait:.1f} s of back-off left")
-            return SignIn(False, wait)
+            return SignIn(False, checked=False, wait_s=wait)
         parameters = self._hash_parameters(username, password)
         if parameters is None:
             with self._connect(write=True) as connection:
@@ -287,7 +288,7 @@ class Store:
                     "INSERT INTO failed_sign_ins VALUES (?, ?, ?)", (_stamp(now), name, source)
                 )
                 _audit(connection, name, "failed sign-in", detail=origin)
-            return SignIn(False, self.sign_in_wait(name, source, now))
+            return SignIn(False, wait_s=self.sign_in_wait(name, source, now))
         upgrade = None
         if parameters != (SCRYPT_N, SCRYPT_R, SCRYPT_P):
             salt = secrets.token_bytes(16)  # hashed before taking the write lock: it takes time
@@ -312,7 +313,7 @@ class Store:
         MAX_SIGN_IN_WAIT_S. The account and the source are counted apart and the longer wait
         applies. The username need not exist, so the wait tells nothing about which do.
         """
-        now = now or datetime.now(UTC)
+        now = now or _utcnow()
         keys = [("username", username.strip()[:MAX_NAME])]
         if source:
             keys.append(("source", source))
@@ -686,8 +687,12 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
                           maxmem=128 * r * (n + p + 2))  # fmt: skip
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)  # one place to read the clock, so a test can stop it
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return _utcnow().isoformat(timespec="seconds")
 
 
 def _stamp(moment: datetime) -> str:

@@ -116,11 +116,12 @@ def coordinator() -> str:
         if attempt.ok:
             st.session_state["coordinator"] = username.strip()
             st.rerun()
-        if attempt.wait_s > 0:
-            st.error(
-                "That did not work. After several failed sign-ins, the next try is checked in "
-                f"{math.ceil(attempt.wait_s)} second(s)."
-            )
+        wait = f"{math.ceil(attempt.wait_s)} second(s)"
+        if not attempt.checked:
+            st.error(f"Too many failed sign-ins: this one was not checked. Try again in {wait}.")
+        elif attempt.wait_s > 0:
+            st.error("That username and password do not match an account. After several "
+                     f"failed sign-ins, the next one is checked in {wait}.")  # fmt: skip
         else:
             st.error("That username and password do not match an account.")
     st.stop()
