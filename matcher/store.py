@@ -20,6 +20,7 @@ import hmac
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ MAX_SIGN_IN_WAIT_S = 300.0
 SIGN_IN_WINDOW = timedelta(hours=1)
 MAX_NAME = 200  # characters of an attempted username kept in the audit log
 MAX_COMMENT = 2000  # characters in a check-in comment (the page shows a counter)
+_HASHING = threading.BoundedSemaphore(2)  # password hashes computed at once, per process
 
 CheckInRow = tuple[str, date, int, Mapping[str, int]]  # therapist_id, day, session, ratings
 
@@ -286,6 +288,9 @@ class Store:
             with self._connect(write=True) as connection:
                 connection.execute(
                     "INSERT INTO failed_sign_ins VALUES (?, ?, ?)", (_stamp(now), name, source)
+                )
+                connection.execute(  # older failures no longer count: keep the table small
+                    "DELETE FROM failed_sign_ins WHERE at < ?", (_stamp(now - SIGN_IN_WINDOW),)
                 )
                 _audit(connection, name, "failed sign-in", detail=origin)
             return SignIn(False, wait_s=self.sign_in_wait(name, source, now))
@@ -682,9 +687,12 @@ def _owner_only(path: Path) -> None:
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    # OpenSSL refuses more than 32 MiB unless told; this is what these parameters need.
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32,
-                          maxmem=128 * r * (n + p + 2))  # fmt: skip
+    # Each check takes 128 MiB: many sign-in attempts at once (every session runs in its own
+    # thread) must queue rather than exhaust the server's memory.
+    with _HASHING:
+        # OpenSSL refuses more than 32 MiB unless told; this is what these parameters need.
+        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32,
+                              maxmem=128 * r * (n + p + 2))  # fmt: skip
 
 
 def _utcnow() -> datetime:

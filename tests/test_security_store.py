@@ -4,12 +4,16 @@ sign-in guessing, cheap hashes, a world-readable file, huge comments, half-done 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -299,3 +303,39 @@ def test_a_batch_books_the_same_as_one_by_one(tmp_path: Path) -> None:
     columns = ["referral_id", "therapist_id", "score", "kind"]
     assert batch.assignments()[columns].equals(single.assignments()[columns])
     assert len(result.booked) + len(result.refused) == len(requests)
+
+
+def test_failures_past_the_window_are_pruned(store: Store, cheap_hashes: None) -> None:
+    for _ in range(3):
+        store.sign_in("ana", "wrong", now=T0)
+    store.sign_in("ben", "wrong", now=T0 + SIGN_IN_WINDOW + timedelta(seconds=1))
+    with sqlite3.connect(store.path) as connection:
+        kept = connection.execute("SELECT username FROM failed_sign_ins").fetchall()
+    assert kept == [("ben",)]
+
+
+def test_hashes_are_computed_a_few_at_a_time(
+    store: Store, cheap_hashes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each check takes 128 MiB, so a burst of sign-ins must queue, not all run at once."""
+    running, most = 0, 0
+    lock = threading.Lock()
+    scrypt = hashlib.scrypt
+
+    def slow_scrypt(*args: Any, **kwargs: Any) -> bytes:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return scrypt(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", slow_scrypt)
+    threads = [threading.Thread(target=store.verify, args=("ana", "guess")) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 2
