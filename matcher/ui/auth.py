@@ -65,11 +65,12 @@ def is_coordinator(
 
     The whole address or its exact domain must be listed (``clinic.example`` does not admit
     ``evilclinic.example`` or ``x.clinic.example``), compared without case. An address the
-    provider says is not verified (``email_verified`` false) is never enough.
+    provider says is not verified (``email_verified`` false; some providers send the text
+    "false") is never enough.
     """
     address = email.strip().lower()
     local, at, domain = address.rpartition("@")
-    if not (local and at and domain) or verified is False:
+    if not (local and at and domain) or str(verified).lower() == "false":
         return False
     return address in {e.strip().lower() for e in emails} or domain in {
         d.strip().lower().removeprefix("@") for d in domains

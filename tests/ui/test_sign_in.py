@@ -98,6 +98,7 @@ def test_a_misconfigured_list_refuses_everyone(store: Store) -> None:
         ("ana@clinic.example", True, True),
         ("ANA@clinic.example ", None, True),  # providers that say nothing about verification
         ("ana@clinic.example", False, False),  # the provider says it is not verified
+        ("ana@clinic.example", "false", False),  # as some providers say it
         ("bob@clinic.example", True, False),  # clinic.example is listed by address only
         ("x@north-clinic.example", True, True),
         ("x@evilnorth-clinic.example", True, False),
