@@ -43,6 +43,7 @@ PRIVACY = (
     "server, and it is all gone when you close the tab."
 )
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_AUTOLINK = re.compile(r"(?i)(?:www\.|:/|\S@)")  # the last character is kept apart
 
 
 @st.cache_resource(show_spinner="Loading the therapist directory…")
@@ -78,8 +79,11 @@ def preferences() -> Preferences | None:
 
 
 def plain(text: object) -> str:
-    """Text from a file or a person, escaped so markdown shows it literally (never as HTML)."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    """Text from a file or a person, escaped so markdown shows it literally (never as HTML, and
+    never as a link: GitHub-style markdown turns bare "https://…", "www.…" and "a@b.c" into
+    live links whatever is escaped, so an invisible word joiner breaks those patterns)."""
+    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u2060" + m.group(0)[-1], str(text))
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def crisis_resources() -> None:

@@ -29,3 +29,16 @@ def test_unmeasured_rapport_is_words_without_a_bar_everywhere() -> None:
     csv = shortlist_table([new, rated], p).set_index("therapist_id")
     assert csv.loc["new", "points_rapport"] == "not measured yet"
     assert isinstance(csv.loc["rated", "points_rapport"], int)
+
+
+def test_plain_text_never_becomes_a_link() -> None:
+    """GitHub-style markdown links bare URLs and addresses whatever is escaped (seen in
+    Chromium: five live links from one name); plain() breaks each pattern invisibly."""
+    from matcher.ui.common import plain
+
+    shown = plain("Dr X https://evil.example/x WWW.evil.example ana@evil.example ftp://a")
+    for pattern in ("://", "WWW.", "www.", "a@"):
+        assert pattern not in shown.replace("\\", "")
+    assert shown.replace("\u2060", "").replace("\\", "") == (
+        "Dr X https://evil.example/x WWW.evil.example ana@evil.example ftp://a"
+    )

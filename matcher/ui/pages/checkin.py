@@ -8,7 +8,7 @@ import streamlit as st
 
 from matcher import vocabulary as V
 from matcher import words as W
-from matcher.store import StoreError
+from matcher.store import MAX_COMMENT, StoreError
 from matcher.ui.auth import store
 from matcher.ui.common import STORE_FAILURES, crisis_resources, current_directory, plain
 
@@ -108,7 +108,9 @@ with st.form("checkin"):
         )
         for item in V.RAPPORT_ITEMS
     }
-    comment = st.text_area("Anything you would like to add? (optional)", key="checkin_comment")
+    comment = st.text_area(
+        "Anything you would like to add? (optional)", max_chars=MAX_COMMENT, key="checkin_comment"
+    )
     st.markdown(WHO_SEES)
     sent = st.form_submit_button("Send my check-in", type="primary")
 if sent:
