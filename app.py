@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from matcher.ui.common import AUDIT, CHECKIN, INTAKE, METHOD, QUEUE, RESULTS, UPLOAD
+from matcher.ui.common import AUDIT, CHECKIN, INTAKE, METHOD, PROFILE, QUEUE, RESULTS, UPLOAD
 
 # A bundled icon: a Material icon as page_icon is fetched from a font server on the internet,
 # and no request may leave the machine.
@@ -15,6 +15,9 @@ navigation = st.navigation(
         "For clients": [
             st.Page(INTAKE, title="Find a therapist", icon=":material/explore:", default=True),
             st.Page(RESULTS, title="Your matches", icon=":material/list_alt:"),
+            st.Page(
+                PROFILE, title="Therapist profile", icon=":material/person:", visibility="hidden"
+            ),  # reached from a match, never from the menu
             st.Page(CHECKIN, title="Check in after a session", icon=":material/rate_review:"),
         ],
         "For clinics": [

@@ -15,7 +15,7 @@ never cited, and no reason is given for a group that pulled the score below the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from matcher import constraints as C
@@ -23,6 +23,7 @@ from matcher import groups as G
 from matcher import vocabulary as V
 from matcher import words as W
 from matcher.checkins import Rupture
+from matcher.directory import Directory
 from matcher.preferences import Preferences
 from matcher.scoring import Match, Ranking, Relaxation
 from matcher.triage import Unassigned
@@ -142,13 +143,14 @@ def rapport_summary(match: Match) -> str:
 def facts(match: Match, p: Preferences) -> tuple[tuple[str, str], ...]:
     """(label, text) pairs a client checks before calling: fee, insurance, sessions, openings."""
     x, a = match.practical, match.availability
-    rows = [("Fee", W.fee(x.fee, x.sliding_scale))]
+    rows = [("Licensed", licensed_for(match, p))]
+    rows.append(("Fee", W.fee(x.fee, x.sliding_scale)))
     if x.in_network is not None and p.payment.insurance:
         side = "in network" if x.in_network else "not in network"
         rows.append(("Insurance", f"{side} with {p.payment.insurance}"))
     sessions = " or ".join(V.THERAPIST_FORMATS[f] for f in x.formats)
     if x.distance_km is not None and "in_person" in x.formats:
-        sessions += f"; about {x.distance_km:,.0f} km from you"
+        sessions += f"; {W.miles(x.distance_km)} from you"
     rows.append(("Sessions", sessions))
     rows.append(("Languages", ", ".join(x.languages)))
     if a.next_opening is None or a.days_to_opening is None:
@@ -161,6 +163,38 @@ def facts(match: Match, p: Preferences) -> tuple[tuple[str, str], ...]:
     rows.append(("Past clients' check-ins", rapport_summary(match)))
     rows.append(("Experience", f"{W.count(int(x.years_experience), 'year')} ({x.credentials})"))
     return tuple(rows)
+
+
+def licensed_for(match: Match, p: Preferences) -> str:
+    """'in North Carolina, where you live; online or in person (about 3 miles from you)'."""
+    x = match.practical
+    state = V.STATES[p.state]
+    if "in_person" in x.formats and x.city:
+        where = f"practices in {x.city}"
+        if x.distance_km is not None:
+            where += f", {W.miles(x.distance_km)} from you"
+    else:
+        where = "online sessions only"
+    return f"in {state}, where you live; {where}"
+
+
+def profile_facts(d: Directory, match: Match) -> tuple[tuple[str, str], ...]:
+    """(label, text) pairs of everything the directory lists about a therapist, in words."""
+    row = match.row
+
+    def listed(column: str, words: Mapping[str, str] | None = None) -> str:
+        tags = d.tags[column].tags_of(row)
+        shown = [words.get(t, t) if words else t for t in tags]
+        return ", ".join(shown) if shown else "none listed"
+
+    return (
+        ("Licensed in", ", ".join(V.STATES.get(s, s) for s in d.tags["states"].tags_of(row))),
+        ("Works with", listed("concerns", V.CONCERNS)),
+        ("Approaches", listed("modalities", V.APPROACHES)),
+        ("Ages", listed("ages_served", V.AGE_GROUPS)),
+        ("Experienced with", listed("populations", V.PEOPLE)),
+        ("Insurance", listed("insurance")),
+    )
 
 
 def stale_warning(match: Match) -> str | None:
@@ -297,6 +331,8 @@ __all__ = [
     "describe_unknown",
     "explain",
     "facts",
+    "licensed_for",
+    "profile_facts",
     "rapport_summary",
     "stale_warning",
     "summary",

@@ -16,7 +16,9 @@ import csv
 import io
 import math
 import os
+import re
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -75,7 +77,15 @@ class InvalidInput(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-Kind = Literal["text", "number", "integer", "bool", "date", "word", "words"]
+Kind = Literal[
+    "text", "number", "integer", "bool", "date", "word", "words", "phone", "email", "url"
+]
+
+# Contact details are checked by shape, and a link must be a web address: anything else (a
+# "javascript:" or "data:" URL, a file path) is refused, so it can never be rendered as a link.
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[\d\s().\-]{7,25}$")
+MAX_CONTACT = 300  # characters in one contact cell
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,7 @@ class Field:
     vocabulary: Mapping[str, str] | None = None  # closed vocabulary for word(s)
     noun: str = "value"  # "concern", for messages
     unique: bool = False
+    optional_column: bool = False  # the whole column may be left out of a file
 
     def __post_init__(self) -> None:
         if self.vocabulary is not None:  # a plain dict: pandera deep-copies its checks
@@ -119,6 +130,8 @@ class Field:
         elif self.kind == "date":
             dates = to_date(column)
             ok = dates.notna() & dates.dt.year.between(FIRST_YEAR, LAST_YEAR)
+        elif self.kind in ("phone", "email", "url"):
+            ok = _per_distinct(column, _CONTACT_OK[self.kind])
         else:
             ok = _per_distinct(column, self._word_cell_ok)
         return (blank & (not self.required)) | (~blank & ok)
@@ -143,6 +156,12 @@ class Field:
             return "expected true or false (yes/no also accepted)"
         if self.kind == "date":
             return f"expected a date such as 2026-11-22, between {FIRST_YEAR} and {LAST_YEAR}"
+        if self.kind == "phone":
+            return "expected a phone number such as (919) 555-0123"
+        if self.kind == "email":
+            return "expected an email address such as intake@clinic.example"
+        if self.kind == "url":
+            return "expected a web address starting with https:// (or http://)"
         if self.kind in ("word", "words") and self.vocabulary is not None:
             unknown = [word for word in split_words(text) if word.lower() not in self.vocabulary]
             if self.kind == "word" and not unknown:
@@ -160,7 +179,7 @@ class Field:
             return to_bool(column).fillna(False).astype(bool)
         if self.kind == "date":
             return to_date(column)
-        if self.kind in ("text", "word", "words"):
+        if self.kind in ("text", "word", "words", "phone", "email", "url"):
             text = column.astype("string").fillna("").str.strip()
             return text.str.lower() if self.vocabulary is not None else text
         raise AssertionError(self.kind)
@@ -170,6 +189,30 @@ class Field:
         if self.kind == "word" and len(words) > 1:
             return False
         return self.vocabulary is None or all(word.lower() in self.vocabulary for word in words)
+
+
+def _url_ok(cell: str) -> bool:
+    text = cell.strip()
+    if len(text) > MAX_CONTACT or any(c.isspace() or c in '<>"' for c in text):
+        return False
+    parts = urllib.parse.urlsplit(text)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+_CONTACT_OK: Mapping[str, Callable[[str], bool]] = {
+    "phone": lambda cell: (
+        len(cell) <= MAX_CONTACT
+        and bool(_PHONE.match(cell.strip()))
+        and sum(ch.isdigit() for ch in cell) >= 7
+    ),
+    "email": lambda cell: len(cell) <= MAX_CONTACT and bool(_EMAIL.match(cell.strip())),
+    "url": _url_ok,
+}
+
+
+def valid_contact(kind: Literal["phone", "email", "url"], text: str) -> bool:
+    """Whether ``text`` has the shape of a phone number, an email address or a web address."""
+    return _CONTACT_OK[kind](text)
 
 
 @dataclass(frozen=True)
@@ -237,7 +280,13 @@ DIRECTORY_FIELDS: tuple[Field, ...] = (
         for item in V.ITEMS
     ),
     Field("bio", "text", required=False),
+    # Optional contact columns: a directory without them is still valid.
+    Field("phone", "phone", required=False, noun="phone number", optional_column=True),
+    Field("email", "email", required=False, noun="email address", optional_column=True),
+    Field("website", "url", required=False, noun="web address", optional_column=True),
+    Field("booking_url", "url", required=False, noun="booking link", optional_column=True),
 )  # fmt: skip
+CONTACT_COLUMNS: tuple[str, ...] = ("phone", "email", "website", "booking_url")
 DIRECTORY_RULES: tuple[RowRule, ...] = tuple(_rapport_rule(item) for item in V.ITEMS)
 
 _URGENCY = {u: u for u in V.URGENCIES}
@@ -465,6 +514,7 @@ def validate_table(
             checks=[pa.Check(field.check, name=f"cell:{field.name}")],
             unique=field.unique,
             nullable=True,
+            required=not field.optional_column,
         )
         for field in fields
     }
@@ -494,7 +544,7 @@ def _flood(frame: pd.DataFrame, fields: Sequence[Field], source: str) -> list[Pr
     shown: list[Problem] = [
         Problem(source, 1, f.name, None, "this required column is missing")
         for f in fields
-        if f.name not in frame.columns
+        if f.name not in frame.columns and not f.optional_column
     ]
     by_name = {f.name: f for f in present}
     columns = list(bad)
@@ -568,6 +618,9 @@ def parse_table(frame: pd.DataFrame, fields: Iterable[Field]) -> pd.DataFrame:
     """Typed copy of a validated frame: numbers, bools, dates; extra columns kept as they are."""
     typed = frame.reset_index(drop=True)  # copy-on-write: columns are replaced, never edited
     for field in fields:
+        if field.name not in typed.columns:  # an optional column left out: present, empty
+            typed[field.name] = pd.Series("", index=typed.index, dtype="string")
+            continue
         typed[field.name] = field.parse(typed[field.name])
     return typed
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from matcher.checkins import CheckIn
 from matcher.preferences import Preferences
+from matcher.schema import valid_contact
 from matcher.triage import Referral
 from matcher.vocabulary import ITEMS
 
@@ -48,6 +49,8 @@ MAX_SIGN_IN_WAIT_S = 300.0
 SIGN_IN_WINDOW = timedelta(hours=1)
 MAX_NAME = 200  # characters of an attempted username kept in the audit log
 MAX_COMMENT = 2000  # characters in a check-in comment (the page shows a counter)
+MAX_REQUEST_NAME = 60  # a first name or initials, for a consultation request
+MAX_CHOSEN = 3  # therapists a consultation request may name
 _HASHING = threading.BoundedSemaphore(2)  # password hashes computed at once, per process
 
 CheckInRow = tuple[str, date, int, Mapping[str, int]]  # therapist_id, day, session, ratings
@@ -133,7 +136,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX failed_sign_ins_by_user ON failed_sign_ins(username, at);
     CREATE INDEX failed_sign_ins_by_source ON failed_sign_ins(source, at);
     """,
+    """
+    ALTER TABLE referrals ADD COLUMN client_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE referrals ADD COLUMN contact TEXT NOT NULL DEFAULT '';
+    ALTER TABLE referrals ADD COLUMN source TEXT NOT NULL DEFAULT 'import';
+    ALTER TABLE referrals ADD COLUMN chosen TEXT NOT NULL DEFAULT '';
+    """,
 )
+
+# A client's consultation request (the app's one place that stores a client's data) is kept
+# until a coordinator acts on it; one nobody has been assigned to is deleted after this long.
+REQUEST_DAYS = 90
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read over the phone
 
 
 class StoreError(Exception):
@@ -364,10 +378,12 @@ class Store:
         with self._connect(write=True) as connection:
             for r in referrals:
                 cursor = connection.execute(
-                    "INSERT OR IGNORE INTO referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO referrals (referral_id, received, urgency, "
+                    "risk_self_harm, risk_harm_others, preferences, notes, imported_at, "
+                    "imported_by, client_name, contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (r.referral_id, r.received.isoformat(), r.urgency, int(r.risk_self_harm),
                      int(r.risk_harm_others), r.preferences.model_dump_json(), r.notes, _now(),
-                     actor),
+                     actor, r.client_name, r.contact),
                 )  # fmt: skip
                 added += cursor.rowcount
             _audit(
@@ -380,13 +396,55 @@ class Store:
         with self._connect() as connection:
             rows = connection.execute(
                 "SELECT referral_id, received, urgency, risk_self_harm, risk_harm_others, "
-                "preferences, notes FROM referrals ORDER BY referral_id"
+                "preferences, notes, client_name, contact FROM referrals ORDER BY referral_id"
             ).fetchall()
         return [
             Referral(rid, date.fromisoformat(received), urgency, bool(self_harm),
-                     bool(others), Preferences.model_validate_json(p), notes)
-            for rid, received, urgency, self_harm, others, p, notes in rows
+                     bool(others), Preferences.model_validate_json(p), notes, name, contact)
+            for rid, received, urgency, self_harm, others, p, notes, name, contact in rows
         ]  # fmt: skip
+
+    def request_consultation(
+        self,
+        name: str,
+        contact: str,
+        therapists: Sequence[str],
+        preferences: Preferences,
+        risk: bool = False,
+        today: date | None = None,
+    ) -> str:
+        """A client's request to be contacted, stored as a self-referral in the queue; returns
+        the reference the client can quote. Also deletes unassigned requests older than
+        REQUEST_DAYS, as the request form promises."""
+        name, contact = " ".join(name.split()), contact.strip()
+        if not 1 <= len(name) <= MAX_REQUEST_NAME:
+            raise StoreError(f"a first name or initials of up to {MAX_REQUEST_NAME} characters")
+        if not (valid_contact("phone", contact) or valid_contact("email", contact)):
+            raise StoreError("a phone number or an email address to reach you")
+        if not 1 <= len(therapists) <= MAX_CHOSEN:
+            raise StoreError(f"one to {MAX_CHOSEN} therapists")
+        today = today or date.today()
+        reference = "SR-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+        with self._connect(write=True) as connection:
+            cutoff = (today - timedelta(days=REQUEST_DAYS)).isoformat()
+            purged = connection.execute(
+                "DELETE FROM referrals WHERE source = 'self' AND received < ? AND referral_id "
+                "NOT IN (SELECT referral_id FROM assignments)",
+                (cutoff,),
+            ).rowcount
+            if purged:
+                _audit(connection, "app", "delete old requests", detail=f"{purged} deleted")
+            connection.execute(
+                "INSERT INTO referrals (referral_id, received, urgency, risk_self_harm, "
+                "risk_harm_others, preferences, notes, imported_at, imported_by, client_name, "
+                "contact, source, chosen) VALUES (?, ?, 'routine', ?, 0, ?, ?, ?, 'app', ?, ?, "
+                "'self', ?)",
+                (reference, today.isoformat(), int(risk), preferences.model_dump_json(),
+                 "Consultation request from the app", _now(), name, contact,
+                 ";".join(therapists)),
+            )  # fmt: skip
+            _audit(connection, "app", "consultation request", referral_id=reference)
+        return reference
 
     # -----------------------------------------------------------------------------------------
     # Assignments

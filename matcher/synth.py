@@ -524,6 +524,29 @@ def therapists(n: int, seed: int, as_of: date = DEFAULT_AS_OF) -> pd.DataFrame:
     frame["next_opening"] = frame["next_opening"].dt.strftime("%Y-%m-%d")
     frame["availability_confirmed"] = frame["availability_confirmed"].dt.strftime("%Y-%m-%d")
     frame["bio"] = _bios(frame, first)
+    return _with_contacts(frame)
+
+
+def _with_contacts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fictional contact details, derived from the id (no random draws, so every other column
+    stays as it was): 555-01xx numbers and example.com addresses are reserved for fiction. Some
+    therapists list no phone, and about a third take bookings online."""
+    number = np.arange(1, len(frame) + 1)
+    slug = (
+        frame["name"].str.lower().str.replace(r"[^a-z]+", ".", regex=True).str.strip(".")
+        + "."
+        + pd.Series(number, index=frame.index).astype(str)
+    )
+    area = np.array([919, 704, 212, 415, 512, 305, 312, 602, 503, 617])[number % 10]
+    phone = pd.Series(
+        [f"({a}) 555-01{n % 100:02d}" for a, n in zip(area, number, strict=True)],
+        index=frame.index,
+    )
+    frame["phone"] = phone.where(number % 7 != 0, "")
+    frame["email"] = slug + "@example.com"
+    frame["website"] = "https://example.com/therapists/" + frame["therapist_id"].str.lower()
+    booking = "https://example.com/book/" + frame["therapist_id"].str.lower()
+    frame["booking_url"] = booking.where(number % 3 == 0, "")
     return frame
 
 

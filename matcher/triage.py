@@ -51,6 +51,8 @@ class Referral:
     risk_harm_others: bool
     preferences: Preferences
     notes: str = ""
+    client_name: str = ""  # name or initials: shown to signed-in coordinators only
+    contact: str = ""  # how to reach them: likewise
 
     @property
     def crisis(self) -> bool:

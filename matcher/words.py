@@ -75,3 +75,16 @@ def points(contribution: float) -> str:
     if value == 0:
         return "0"
     return f"+{value}" if value > 0 else f"−{abs(value)}"
+
+
+KM_PER_MILE = 1.609344
+
+
+def miles(km: float) -> str:
+    """A distance in the product's unit: 'about 12 miles' (computed in km, said in miles)."""
+    value = km / KM_PER_MILE
+    return (
+        "less than a mile"
+        if value < 1
+        else f"about {value:,.0f} mile{'' if round(value) == 1 else 's'}"
+    )

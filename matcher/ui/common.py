@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import streamlit as st
@@ -16,6 +17,7 @@ from matcher import words as W
 from matcher.checkins import with_checkins
 from matcher.directory import Directory, load_directory
 from matcher.preferences import Preferences
+from matcher.scoring import Match, assess, match_at
 from matcher.ui.auth import store
 
 # What a failing coordinator database raises: locked past its timeout, read-only, missing or
@@ -29,7 +31,7 @@ CHECKINS_UNAVAILABLE = (
 DEMO_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "therapists.csv"
 DEMO_REFERRALS = DEMO_DIRECTORY.with_name("referrals.csv")
 PAGES = Path(__file__).resolve().parent / "pages"
-INTAKE, RESULTS, UPLOAD, METHOD, QUEUE, AUDIT, CHECKIN = (
+INTAKE, RESULTS, UPLOAD, METHOD, QUEUE, AUDIT, CHECKIN, PROFILE = (
     "matcher/ui/pages/intake.py",
     "matcher/ui/pages/results.py",
     "matcher/ui/pages/directory.py",
@@ -37,6 +39,7 @@ INTAKE, RESULTS, UPLOAD, METHOD, QUEUE, AUDIT, CHECKIN = (
     "matcher/ui/pages/queue.py",
     "matcher/ui/pages/audit.py",
     "matcher/ui/pages/checkin.py",
+    "matcher/ui/pages/profile.py",
 )
 PRIVACY = (
     "Private by design: your answers stay in this browser tab only. Nothing is saved on our "
@@ -71,6 +74,30 @@ def current_directory() -> tuple[Directory, str]:
         st.caption(CHECKINS_UNAVAILABLE)
         return base, name
     return cached[1], name
+
+
+def open_profile(therapist_id: str) -> None:
+    """Show a therapist's profile page (which therapist rides in the session, not the URL)."""
+    st.session_state["profile"] = therapist_id
+    st.session_state.pop("request_reference", None)
+    st.switch_page(PROFILE)
+
+
+def shortlisted(
+    directory: Directory, chosen: Preferences, ids: list[str], today: date
+) -> list[Match]:
+    """The client's ticked therapists as matches under their current answers and weights, in
+    the order ticked, whether or not they are among the matches shown (one who no longer meets
+    a must drops out)."""
+    if not ids:
+        return []
+    a = assess(directory, chosen, today)
+    position = {int(row): i for i, row in enumerate(a.rows)}
+    return [
+        match_at(directory, chosen, a, position[row], today)
+        for t in ids
+        if (row := directory.row(t)) in position
+    ]
 
 
 def preferences() -> Preferences | None:

@@ -11,7 +11,7 @@ from matcher.directory import Directory
 from matcher.explain import contribution_label, explain, facts, stale_warning
 from matcher.preferences import Preferences
 from matcher.scoring import Match
-from matcher.ui.common import plain
+from matcher.ui.common import open_profile, plain
 
 
 def match_card(place: int, match: Match, preferences: Preferences, directory: Directory) -> None:
@@ -45,7 +45,31 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
                 st.text(bio)  # text, never markdown or HTML
         with st.expander("After your first sessions, ask yourself"):
             st.markdown("\n".join(f"- {plain(line)}" for line in words.first_session))
-        st.checkbox("Add to my shortlist", key=f"shortlist_{match.therapist_id}")
+        left, right = st.columns(2)
+        if left.button(
+            "Profile, contact and consultation request",
+            key=f"profile_{match.therapist_id}",
+            icon=":material/person:",
+        ):
+            open_profile(match.therapist_id)
+        # The shortlist lives apart from the checkbox, so a tick survives re-ranking even when
+        # the card is not drawn (Streamlit forgets the state of widgets it does not draw).
+        shortlist: list[str] = st.session_state.setdefault("shortlist_ids", [])
+        right.checkbox(
+            "Add to my shortlist",
+            value=match.therapist_id in shortlist,
+            key=f"shortlist_{match.therapist_id}",
+            on_change=toggle_shortlist,
+            args=(match.therapist_id,),
+        )
+
+
+def toggle_shortlist(therapist_id: str) -> None:
+    shortlist: list[str] = st.session_state.setdefault("shortlist_ids", [])
+    if therapist_id in shortlist:
+        shortlist.remove(therapist_id)
+    else:
+        shortlist.append(therapist_id)
 
 
 def contribution_chart(match: Match) -> alt.Chart:

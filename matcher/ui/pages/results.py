@@ -15,8 +15,10 @@ from matcher.ui.common import (
     PRIVACY,
     crisis_resources,
     current_directory,
+    open_profile,
     plain,
     preferences,
+    shortlisted,
 )
 from matcher.ui.widgets import match_card
 
@@ -87,14 +89,21 @@ compared = st.multiselect(
 )
 if len(compared) >= 2:
     st.dataframe(comparison_table([by_id[i] for i in compared], chosen))
+    for column, therapist_id in zip(st.columns(len(compared)), compared, strict=True):
+        if column.button(
+            f"Profile: {by_id[therapist_id].name}", key=f"compare_profile_{therapist_id}"
+        ):
+            open_profile(therapist_id)
 elif compared:
     st.caption("Choose one more to compare.")
 
 st.header("Your shortlist")
-picked = [m for m in ranking.matches if st.session_state.get(f"shortlist_{m.therapist_id}")]
+ticked = [t for t in st.session_state.get("shortlist_ids", []) if t in directory.row_of]
+picked = shortlisted(directory, chosen, ticked, today)
 keep = picked or list(ranking.matches)
 st.caption(
-    f"{len(picked)} therapist(s) ticked." if picked
+    f"{len(picked)} therapist(s) ticked; they stay on your shortlist whatever the order."
+    if picked
     else "Nothing ticked yet, so the downloads hold every match shown."
 )  # fmt: skip
 left, right = st.columns(2)

@@ -1,0 +1,156 @@
+"""One therapist's profile: everything the directory knows, the evidence behind the match, how
+to reach them, and a consultation request (the one place a client's data is stored)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import streamlit as st
+
+from matcher import vocabulary as V
+from matcher.explain import explain, facts, profile_facts, rapport_summary, stale_warning
+from matcher.scoring import assess, match_at
+from matcher.store import MAX_CHOSEN, MAX_REQUEST_NAME, REQUEST_DAYS, StoreError
+from matcher.ui.auth import store
+from matcher.ui.common import (
+    INTAKE,
+    RESULTS,
+    STORE_FAILURES,
+    crisis_resources,
+    current_directory,
+    plain,
+    preferences,
+)
+
+STORED = (
+    "**What we keep if you send this**: the first name or initials and the phone number or "
+    "email you give, the therapists you choose, and the answers you gave in this search "
+    "(your concerns, what matters to you, practical needs). **Who sees it**: your clinic's "
+    "intake coordinators, after signing in; not other clients, and not the therapists until a "
+    "coordinator puts you in touch. **For how long**: until a coordinator acts on it; a request "
+    f"nobody has acted on is deleted after {REQUEST_DAYS} days. Nothing else you did here is "
+    "stored."
+)
+
+directory, _ = current_directory()
+chosen = preferences()
+therapist_id = st.session_state.get("profile")
+if st.session_state.get("crisis"):
+    crisis_resources()
+if chosen is None or not isinstance(therapist_id, str) or therapist_id not in directory.row_of:
+    st.title("Therapist profile")
+    st.info("Choose a therapist from your matches to see their profile.")
+    st.page_link(INTAKE, label="Find a therapist", icon=":material/explore:")
+    st.stop()
+
+today = date.today()
+assessment = assess(directory, chosen, today)
+position = np.flatnonzero(assessment.rows == directory.row(therapist_id))
+if position.size == 0:
+    st.title("Therapist profile")
+    st.warning("This therapist no longer meets every must in your answers.")
+    st.page_link(RESULTS, label="Back to your matches", icon=":material/list_alt:")
+    st.stop()
+match = match_at(directory, chosen, assessment, int(position[0]), today)
+words = explain(match, chosen)
+row = directory.table.iloc[match.row]
+
+st.title(plain(match.name))
+st.caption(plain(f"{match.practical.credentials} · {match.practical.city}"))
+st.page_link(RESULTS, label="Back to your matches", icon=":material/arrow_back:")
+
+st.header("How to reach them")
+contacts = {c: str(row[c]).strip() for c in ("phone", "email", "website", "booking_url")}
+if not any(contacts.values()):
+    st.markdown("This directory lists no contact details for them; ask your clinic.")
+if contacts["phone"]:
+    st.markdown(f"**Phone:** {plain(contacts['phone'])}")
+if contacts["email"]:
+    st.markdown(f"**Email:** {plain(contacts['email'])}")
+# Addresses were checked when the directory was loaded: only http(s) links reach this point.
+links = st.columns(2)
+if contacts["booking_url"]:
+    links[0].link_button("Book a first session on their site", contacts["booking_url"])
+if contacts["website"]:
+    links[1].link_button("Their website", contacts["website"])
+
+st.header("Why they may fit you")
+st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
+if words.shortfall:
+    st.markdown(f"_{plain(words.shortfall)}_")
+warning = stale_warning(match)
+if warning:
+    st.warning(plain(warning), icon=":material/warning:")
+
+st.header("Practical details")
+st.markdown(
+    "  \n".join(
+        f"**{label}:** {plain(text)}"
+        for label, text in (*facts(match, chosen), *profile_facts(directory, match))
+    )
+)
+
+st.header("What past clients said")
+st.markdown(plain(f"Check-ins: {rapport_summary(match)}."))
+if match.measured:
+    st.dataframe(
+        {
+            "how clients felt": [V.ITEM_BY_KEY[i.item].feeling for i in match.rapport.items],
+            "their average (1-5)": [round(i.mean or 0, 1) for i in match.rapport.items],
+            "directory average": [round(i.prior, 1) for i in match.rapport.items],
+        },
+        hide_index=True,
+    )
+bio = str(row.get("bio", "") or "")
+if bio:
+    st.header("In their own words")
+    st.text(bio)  # text, never markdown or HTML
+
+st.header("Ask the clinic to contact you")
+st.markdown(STORED)
+others = st.session_state.get("shortlist_ids", [])
+options = list(dict.fromkeys([therapist_id, *[t for t in others if t in directory.row_of]]))
+with st.form("consultation"):
+    name = st.text_input(
+        "Your first name or initials", max_chars=MAX_REQUEST_NAME, key="request_name"
+    )
+    contact = st.text_input("A phone number or email to reach you", key="request_contact")
+    picked = st.multiselect(
+        f"Therapists you would like to talk to (up to {MAX_CHOSEN})",
+        options,
+        default=[therapist_id],
+        max_selections=MAX_CHOSEN,
+        format_func=lambda t: str(directory.text["name"][directory.row(t)]),
+        key="request_therapists",
+    )
+    consent = st.checkbox(
+        "I agree that the clinic keeps these details as described above.", key="request_consent"
+    )
+    sent = st.form_submit_button("Send my request", type="primary")
+if sent:
+    if not consent:
+        st.error("Please tick the box to agree before sending; nothing has been sent.")
+        st.stop()
+    try:
+        reference = store().request_consultation(
+            name, contact, picked, chosen, risk=bool(st.session_state.get("crisis"))
+        )
+    except StoreError as error:
+        st.error(plain(f"Nothing was sent yet: please give {error}."))
+        st.stop()
+    except STORE_FAILURES:
+        st.error(
+            "Your request could not be sent just now, so nothing was stored. Your answers are "
+            "still here: please try again in a few minutes, or call the therapist directly."
+        )
+        st.stop()
+    st.session_state["request_reference"] = reference
+sent_reference = st.session_state.get("request_reference")
+if sent_reference:
+    st.success(
+        plain(
+            f"Your request was sent. Your reference is {sent_reference}: quote it when the "
+            "clinic contacts you."
+        )
+    )

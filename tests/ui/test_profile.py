@@ -1,0 +1,118 @@
+"""A therapist's profile, contact details and the consultation request, via AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from matcher.schema import DIRECTORY_FIELDS, DIRECTORY_RULES, validate_table
+from matcher.store import Store
+from matcher.ui.common import INTAKE, PROFILE, RESULTS
+from tests.conftest import DATA, table_of, therapist
+from tests.ui.pages import on_page
+
+
+def results() -> AppTest:
+    at = on_page(INTAKE)
+    at.selectbox(key="state").set_value("NC")
+    at.button[0].click()
+    at.run()
+    at.switch_page(RESULTS).run()
+    assert not at.exception
+    return at
+
+
+def first_profile(at: AppTest) -> tuple[AppTest, str]:
+    button = next(b for b in at.button if b.key and b.key.startswith("profile_"))
+    therapist_id = button.key.removeprefix("profile_")
+    button.click()
+    at.run()
+    assert not at.exception
+    assert at.session_state["profile"] == therapist_id
+    at.switch_page(PROFILE).run()  # AppTest reruns the page it was last switched to
+    assert not at.exception
+    return at, therapist_id
+
+
+def test_a_card_opens_the_profile_with_contact_details() -> None:
+    at, therapist_id = first_profile(results())
+    row = (
+        pd.read_csv(DATA / "therapists.csv", dtype=str, keep_default_na=False)
+        .set_index("therapist_id")
+        .loc[therapist_id]
+    )
+    assert at.title[0].value.replace("\\", "") == row["name"]
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    assert row["email"] in text.replace("\u2060", "")
+    assert "Licensed in:" in text and "Works with:" in text
+    assert "What we keep if you send this" in text and "deleted after 90 days" in text
+
+
+def test_a_request_needs_consent_and_then_lands_in_the_queue(private_database: Path) -> None:
+    at, _ = first_profile(results())
+    at.text_input(key="request_name").input("J.")
+    at.text_input(key="request_contact").input("(919) 555-0199")
+    at.button(key="FormSubmitter:consultation-Send my request").click()
+    at.run()
+    assert "tick the box" in at.error[0].value
+    assert Store(private_database).referrals() == []
+
+    at.checkbox(key="request_consent").check()
+    at.button(key="FormSubmitter:consultation-Send my request").click()
+    at.run()
+    assert not at.exception
+    message = at.success[0].value.replace("\\", "")
+    reference = message.split("reference is ")[1].split(":")[0]
+    [stored] = Store(private_database).referrals()
+    assert stored.referral_id == reference and reference.startswith("SR-")
+    assert (stored.client_name, stored.contact) == ("J.", "(919) 555-0199")
+    assert stored.preferences.state == "NC"
+
+
+def test_a_request_without_a_way_to_reach_the_client_is_refused(private_database: Path) -> None:
+    at, _ = first_profile(results())
+    at.text_input(key="request_name").input("J.")
+    at.text_input(key="request_contact").input("call me maybe")
+    at.checkbox(key="request_consent").check()
+    at.button(key="FormSubmitter:consultation-Send my request").click()
+    at.run()
+    assert "phone number or an email address" in at.error[0].value
+    assert Store(private_database).referrals() == []
+
+
+def test_the_shortlist_survives_reranking() -> None:
+    at = results()
+    box = next(c for c in at.checkbox if c.key and c.key.startswith("shortlist_"))
+    therapist_id = box.key.removeprefix("shortlist_")
+    box.check()
+    at.run()
+    for group in ("rapport", "concerns", "approach", "style", "identity"):
+        at.slider(key=f"weight_{group}").set_value(0)
+    at.slider(key="weight_availability").set_value(100)
+    at.run()
+    assert not at.exception
+    assert therapist_id in at.session_state["shortlist_ids"]
+    assert any("1 therapist(s) ticked" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("email", "not-an-address"),
+        ("website", "javascript:alert(1)"),
+        ("booking_url", "data:text/html,<script>alert(1)</script>"),
+        ("booking_url", "ftp://example.com/x"),
+        ("phone", "call me"),
+    ],
+)
+def test_bad_contact_details_are_validation_errors(column: str, value: str) -> None:
+    rows = [therapist("a", **{column: value}), therapist("b")]
+    problems = validate_table(table_of(rows), DIRECTORY_FIELDS, "d.csv", DIRECTORY_RULES)
+    assert [(p.row, p.column) for p in problems] == [(2, column)]
+
+
+def test_a_directory_without_contact_columns_is_still_valid() -> None:
+    assert validate_table(table_of([therapist("a")]), DIRECTORY_FIELDS, "d.csv") == []
