@@ -22,6 +22,10 @@ CRISIS_NOW = (
     "Call or text 988 (Suicide & Crisis Lifeline, US, any hour), or call 911 in an emergency. "
     "You can keep browsing therapists below."
 )
+HELP_IS_THERE = (
+    "If things ever feel like too much, you can call or text 988 (Suicide & Crisis Lifeline, "
+    "US) at any hour, to talk it through with someone."
+)
 RATING_SCALE = {1: "not at all", 2: "a little", 3: "somewhat", 4: "mostly", 5: "completely"}
 WHO_NEEDS_HELP = {  # the intake's question "who is this for", by age group
     "children": "A child",

@@ -100,6 +100,36 @@ def shortlisted(
     ]
 
 
+def answers_from(p: Preferences) -> dict[str, object]:
+    """The intake's raw answers that stand for saved preferences (to fill the form again)."""
+    gender = p.therapist_gender
+    answers: dict[str, object] = {
+        "state": p.state,
+        "priorities": p.priorities.model_dump(),
+        "concerns": list(p.concerns),
+        "prefer": list(p.modalities.prefer),
+        "avoid": list(p.modalities.avoid),
+        "style": p.style.model_dump(),
+        "gender": gender.value if gender else "No preference",
+        "gender_must": "Must" if gender and gender.required else "Nice to have",
+        "identities": list(p.therapist_identities.values),
+        "identities_must": "Must" if p.therapist_identities.required else "Nice to have",
+        "first_time": "first_time" in p.populations,
+        "populations": [x for x in p.populations if x != "first_time"],
+        "age_group": p.age_group or "adults",
+        "format": p.format,
+        "insurance": p.payment.insurance or "I'll pay myself / no insurance",
+        "max_fee": None if p.payment.max_fee is None else int(p.payment.max_fee),
+        "sliding": p.payment.sliding_scale_ok,
+        "language": p.language or "English",
+    }
+    if p.location is not None:
+        answers["saved_location"] = {"lat": p.location.lat, "lon": p.location.lon}
+        answers["near"] = "Where my saved answers said"
+        answers["miles"] = min(100, max(5, round(p.location.max_km / W.KM_PER_MILE / 5) * 5))
+    return answers
+
+
 def preferences() -> Preferences | None:
     value = st.session_state.get("preferences")
     return value if isinstance(value, Preferences) else None

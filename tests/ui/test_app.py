@@ -123,7 +123,7 @@ def test_a_relaxation_adds_the_results_it_promises() -> None:
         app(),
         format="in_person",
         near="Raleigh, NC",
-        max_km=15,
+        miles=10,
         gender="man",
         gender_must="Must",
     )

@@ -9,23 +9,34 @@ from pydantic import ValidationError
 
 from matcher import vocabulary as V
 from matcher import words as W
-from matcher.preferences import Preferences, problems_from
+from matcher.places import locate
+from matcher.preferences import Preferences, decode_json, parse_preferences, problems_from
+from matcher.schema import InvalidInput
 from matcher.ui.common import (
     PRIVACY,
     RESULTS,
+    answers_from,
     crisis_resources,
     current_directory,
     plain,
-    preferences,
 )
 
 NO_PREFERENCE = "No preference"
 NO_INSURANCE = "I'll pay myself / no insurance"
 ANYWHERE = "Anywhere in my state"
+SAVED_PLACE = "Where my saved answers said"
 SAFETY_OPTIONS = ("No", "Yes", "I'd rather not say")
+MUST = ("Nice to have", "Must")
 
 directory, directory_name = current_directory()
-before = preferences()
+# Every answer is kept in the session as given (not only the parsed preferences), so "Change
+# your answers", Back and forward bring all of them back. Nothing goes into the URL.
+answers: dict[str, Any] = st.session_state.setdefault("answers", {})
+
+
+def kept(key: str, fallback: Any) -> Any:
+    return answers.get(key, fallback)
+
 
 st.title("Find a therapist who fits you")
 st.markdown(
@@ -36,9 +47,20 @@ st.caption(PRIVACY)
 if st.session_state.get("crisis"):
     crisis_resources()
 
-
-def _level(item: str) -> int:
-    return getattr(before.priorities, item) if before else 1
+with st.expander("Come back later: load answers you saved before"):
+    saved = st.file_uploader("Your saved answers (a .json file)", type=["json"], key="load")
+    if saved is not None and st.session_state.get("loaded_seen") != saved.file_id:
+        st.session_state["loaded_seen"] = saved.file_id
+        try:
+            loaded = parse_preferences(decode_json(saved.getvalue().decode("utf-8", "replace"),
+                                                   saved.name), saved.name)  # fmt: skip
+        except InvalidInput as error:
+            for problem in error.problems[:10]:
+                st.error(plain(str(problem)))
+        else:
+            st.session_state["preferences"] = loaded
+            st.session_state["answers"] = answers_from(loaded)
+            st.switch_page(RESULTS)
 
 
 def _lean_label(axis: V.StyleAxis) -> Any:
@@ -56,15 +78,37 @@ insurers = sorted(directory.tags["insurance"].vocabulary, key=str.lower)
 states = sorted(V.STATES, key=V.STATES.__getitem__)
 places = directory.places
 place_labels = [f"{row.city}, {row.state}" for row in places.itertuples()]
+near_options = [ANYWHERE, *place_labels] + ([SAVED_PLACE] if "saved_location" in answers else [])
+
+
+def _index(options: list[Any], value: Any, fallback: int | None = 0) -> int | None:
+    return options.index(value) if value in options else fallback
+
 
 with st.form("intake"):
-    st.header("1. What matters most to you")
+    st.header("1. Where you live")
+    state = st.selectbox(
+        "Your state (therapists must be licensed where you live)",
+        states,
+        index=_index(states, kept("state", None), None),
+        placeholder="Choose your state",
+        format_func=lambda s: f"{V.STATES[s]} ({s})",
+        key="state",
+    )
+    zip_code = st.text_input(
+        "ZIP code, for in-person sessions nearby (optional)",
+        value=kept("zip", ""),
+        max_chars=10,
+        key="zip",
+    )
+
+    st.header("2. What matters most to you")
     st.caption("How important is each of these to you? There are no wrong answers.")
     priorities = {
         item.key: st.select_slider(
             item.question,
             options=list(V.PRIORITY_LEVELS),
-            value=_level(item.key),
+            value=kept("priorities", {}).get(item.key, 1),
             format_func=V.PRIORITY_LEVELS.__getitem__,
             help=item.explanation,
             key=f"priority_{item.key}",
@@ -72,11 +116,11 @@ with st.form("intake"):
         for item in V.RAPPORT_ITEMS
     }
 
-    st.header("2. What you would like help with")
+    st.header("3. What you would like help with")
     concerns = st.multiselect(
         "What would you like help with? Choose any that fit.",
         list(V.CONCERNS),
-        default=list(before.concerns) if before else [],
+        default=kept("concerns", []),
         format_func=V.CONCERNS.__getitem__,
         key="concerns",
     )
@@ -84,112 +128,132 @@ with st.form("intake"):
         "Approaches you would like (leave empty if you're not sure: we'll suggest ones "
         "commonly recommended for your concerns)",
         list(V.APPROACHES),
-        default=list(before.modalities.prefer) if before else [],
+        default=kept("prefer", []),
         format_func=V.APPROACHES.__getitem__,
         key="prefer",
     )
     avoid = st.multiselect(
         "Approaches you would rather avoid",
         list(V.APPROACHES),
-        default=list(before.modalities.avoid) if before else [],
+        default=kept("avoid", []),
         format_func=V.APPROACHES.__getitem__,
         key="avoid",
     )
 
-    st.header("3. How you like to work")
+    st.header("4. How you like to work")
     style = {
         axis.key: st.select_slider(
             f"{axis.low.capitalize()} … {axis.high}",
             options=list(range(V.STYLE_MIN, V.STYLE_MAX + 1)),
-            value=getattr(before.style, axis.key) if before else 0,
+            value=kept("style", {}).get(axis.key, 0),
             format_func=_lean_label(axis),
             key=f"style_{axis.key}",
         )
         for axis in V.STYLE_AXES
     }
 
-    st.header("4. Who you would feel comfortable with")
+    st.header("5. Who you would feel comfortable with")
+    genders = [NO_PREFERENCE, *V.GENDERS]
     gender = st.selectbox(
         "Therapist's gender",
-        [NO_PREFERENCE, *V.GENDERS],
+        genders,
+        index=_index(genders, kept("gender", NO_PREFERENCE)),
         format_func=lambda g: g if g == NO_PREFERENCE else V.GENDERS[g].capitalize(),
         key="gender",
     )
     gender_must = st.radio(
-        "Is that a must?", ["Nice to have", "Must"], horizontal=True, key="gender_must"
+        "If you chose a gender, is it a must?",
+        MUST,
+        index=_index(list(MUST), kept("gender_must", MUST[0])),
+        horizontal=True,
+        key="gender_must",
     )
     identities = st.multiselect(
         "Would you like a therapist who shares part of your identity?",
         list(V.PEOPLE),
+        default=kept("identities", []),
         format_func=V.IDENTITY_WORDS.__getitem__,
         key="identities",
     )
     identities_must = st.radio(
-        "Is that a must?", ["Nice to have", "Must"], horizontal=True, key="identities_must"
+        "If you chose an identity, is it a must?",
+        MUST,
+        index=_index(list(MUST), kept("identities_must", MUST[0])),
+        horizontal=True,
+        key="identities_must",
     )
-    first_time = st.checkbox("This is my first time in therapy", key="first_time")
+    first_time = st.checkbox(
+        "This is my first time in therapy", value=kept("first_time", False), key="first_time"
+    )
+    groups = [p for p in V.PEOPLE if p != "first_time"]
     populations = st.multiselect(
         "Would experience with any of these groups matter to you?",
-        [p for p in V.PEOPLE if p != "first_time"],
+        groups,
+        default=[p for p in kept("populations", []) if p in groups],
         format_func=V.PEOPLE.__getitem__,
         key="populations",
     )
 
-    st.header("5. Practical matters")
+    st.header("6. Practical matters")
+    ages = list(V.AGE_GROUPS)
     age_group = st.selectbox(
         "Who is the therapy for?",
-        list(V.AGE_GROUPS),
-        index=list(V.AGE_GROUPS).index(before.age_group or "adults") if before else 2,
+        ages,
+        index=_index(ages, kept("age_group", "adults")),
         format_func=lambda a: W.WHO_NEEDS_HELP[a],
         help="For a child or teenager we also look for therapists who work with parents.",
         key="age_group",
     )  # fmt: skip
-    state = st.selectbox(
-        "Your state (therapists must be licensed where you live)",
-        states,
-        index=states.index(before.state) if before else None,
-        placeholder="Choose your state",
-        format_func=lambda s: f"{V.STATES[s]} ({s})",
-        key="state",
-    )
+    formats = list(V.CLIENT_FORMATS)
     session_format = st.radio(
         "Sessions",
-        list(V.CLIENT_FORMATS),
-        index=list(V.CLIENT_FORMATS).index(before.format) if before else 2,
+        formats,
+        index=_index(formats, kept("format", "either")),
         format_func=lambda f: V.CLIENT_FORMATS[f].capitalize(),
         horizontal=True,
         key="format",
     )
     near = st.selectbox(
-        "For in-person sessions, near which city?",
-        [ANYWHERE, *place_labels],
+        "No ZIP code? For in-person sessions, near which city?",
+        near_options,
+        index=_index(near_options, kept("near", ANYWHERE)),
         key="near",
     )
-    max_km = st.slider("How far could you travel? (km)", 5, 150, 40, step=5, key="max_km")
-    insurance = st.selectbox("Insurance", [NO_INSURANCE, *insurers], key="insurance")
+    miles = st.slider(
+        "How far could you travel? (miles)", 5, 100, kept("miles", 25), step=5, key="miles"
+    )
+    insurance_options = [NO_INSURANCE, *insurers]
+    insurance = st.selectbox(
+        "Insurance",
+        insurance_options,
+        index=_index(insurance_options, kept("insurance", NO_INSURANCE)),
+        key="insurance",
+    )
     max_fee = st.number_input(
         "Most you could pay per session, in US dollars (leave empty for no limit)",
         min_value=0,
         max_value=2000,
-        value=None,
+        value=kept("max_fee", None),
         step=10,
         key="max_fee",
     )
     sliding = st.checkbox(
-        "I would like to ask about a sliding scale (lower fees by income)", key="sliding"
+        "I would like to ask about a sliding scale (lower fees by income)",
+        value=kept("sliding", False),
+        key="sliding",
     )
     language = st.selectbox(
         "Language for sessions",
         languages,
-        index=languages.index("English") if "English" in languages else 0,
+        index=_index(languages, kept("language", "English")),
         key="language",
     )
 
-    st.header("6. One gentle question about safety")
+    st.header("7. One gentle question about safety")
     safety = st.radio(
         "Are you having thoughts of ending your life, or of harming someone else?",
         SAFETY_OPTIONS,
-        index=0,
+        index=_index(list(SAFETY_OPTIONS), kept("safety", None), None),
         horizontal=True,
         help="A 'yes' shows where to get help right now. You can still browse therapists.",
         key="safety",
@@ -197,11 +261,33 @@ with st.form("intake"):
     submitted = st.form_submit_button("Show my matches", type="primary")
 
 if submitted:
+    answers.update(
+        state=state, zip=zip_code, priorities=priorities, concerns=concerns, prefer=prefer,
+        avoid=avoid, style=style, gender=gender, gender_must=gender_must,
+        identities=identities, identities_must=identities_must, first_time=first_time,
+        populations=populations, age_group=age_group, format=session_format, near=near,
+        miles=miles, insurance=insurance, max_fee=max_fee, sliding=sliding, language=language,
+        safety=safety,
+    )  # fmt: skip
     st.session_state["crisis"] = safety == "Yes"
+    st.session_state["unsure_about_safety"] = safety == "I'd rather not say"
     if state is None:
         st.error("Please choose your state: therapists can only see clients where licensed.")
         st.stop()
-    answers: dict[str, Any] = {
+    location: dict[str, float] | None = None
+    max_km = miles * W.KM_PER_MILE
+    if zip_code.strip():
+        place = locate(zip_code)
+        if place is None:
+            st.error(plain(f"We don't know the ZIP code {zip_code.strip()}; please check it."))
+            st.stop()
+        location = {"lat": place.lat, "lon": place.lon, "max_km": max_km}
+    elif near == SAVED_PLACE:
+        location = {**answers["saved_location"], "max_km": max_km}
+    elif near is not None and near != ANYWHERE:
+        city = places.iloc[place_labels.index(near)]
+        location = {"lat": city["lat"], "lon": city["lon"], "max_km": max_km}
+    chosen: dict[str, Any] = {
         "state": state,
         "priorities": priorities,
         "concerns": concerns,
@@ -219,12 +305,11 @@ if submitted:
         },
     }
     if gender != NO_PREFERENCE:
-        answers["therapist_gender"] = {"value": gender, "required": gender_must == "Must"}
-    if near != ANYWHERE:
-        city = places.iloc[place_labels.index(near)]
-        answers["location"] = {"lat": city["lat"], "lon": city["lon"], "max_km": max_km}
+        chosen["therapist_gender"] = {"value": gender, "required": gender_must == "Must"}
+    if location is not None:
+        chosen["location"] = location
     try:
-        st.session_state["preferences"] = Preferences.model_validate(answers)
+        st.session_state["preferences"] = Preferences.model_validate(chosen)
     except ValidationError as error:  # e.g. one approach both wanted and avoided
         for problem in problems_from(error, "your answers"):
             st.error(plain(f"Please check your answers: {problem.message}"))

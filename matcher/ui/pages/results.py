@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from matcher import vocabulary as V
+from matcher import words as W
 from matcher.explain import describe_main_concern, describe_relaxation, describe_unknown, summary
 from matcher.report import comparison_table, printable_summary, shortlist_csv
 from matcher.scoring import rank
@@ -27,6 +28,8 @@ st.title("Your matches")
 st.caption(PRIVACY)
 if st.session_state.get("crisis"):
     crisis_resources()
+elif st.session_state.get("unsure_about_safety"):
+    st.info(plain(W.HELP_IS_THERE), icon=":material/support:")
 chosen = preferences()
 if chosen is None:
     st.info("Answer a few questions first, and your matches will appear here.")
@@ -120,5 +123,13 @@ right.download_button(
     file_name="therapist-shortlist.txt",
     mime="text/plain",
     key="download_text",
+)
+st.download_button(
+    "Save my answers (to load them here later)",
+    chosen.model_dump_json(indent=2, exclude_defaults=True),
+    file_name="my-therapist-search.json",
+    mime="application/json",
+    help="A file on your own device; we keep nothing. Load it on the first page next time.",
+    key="save_answers",
 )
 st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")
