@@ -308,6 +308,15 @@ def describe_unknown(term: str, value: str, known: Iterable[str]) -> str:
     return f'No therapist in this directory lists the {term} "{value}"{hint}'
 
 
+def headline(ranking: Ranking) -> str:
+    """One line above the matches: '62 therapists can see you; 3 changes would add more.'"""
+    eased = len(ranking.relaxations)
+    more = f"; {W.count(eased, 'change')} would add more" if eased else ""
+    if not ranking.eligible:
+        return f"No therapist in this directory meets every must{more}."
+    return f"{W.count(ranking.eligible, 'therapist')} can see you{more}."
+
+
 def summary(ranking: Ranking, p: Preferences) -> tuple[str, ...]:
     """Lines on what was excluded and what would help, for a results header."""
     lines = [
@@ -331,6 +340,7 @@ __all__ = [
     "describe_unknown",
     "explain",
     "facts",
+    "headline",
     "licensed_for",
     "profile_facts",
     "rapport_summary",

@@ -8,7 +8,13 @@ import streamlit as st
 
 from matcher import vocabulary as V
 from matcher import words as W
-from matcher.explain import describe_main_concern, describe_relaxation, describe_unknown, summary
+from matcher.explain import (
+    describe_main_concern,
+    describe_relaxation,
+    describe_unknown,
+    headline,
+    summary,
+)
 from matcher.report import comparison_table, printable_summary, shortlist_csv
 from matcher.scoring import rank
 from matcher.ui.common import (
@@ -23,12 +29,23 @@ from matcher.ui.common import (
 )
 from matcher.ui.widgets import match_card
 
+
+def _weights_moved() -> None:
+    """A slider moved: its callback runs before the page, so the new weights rank this very run
+    although the sliders are drawn below the matches' summary."""
+    values = {g: st.session_state[f"weight_{g}"] for g in V.GROUPS}
+    chosen = preferences()
+    if sum(values.values()) > 0 and chosen is not None:
+        st.session_state["preferences"] = chosen.evolve(
+            weights={g: v / 100 for g, v in values.items()}
+        )
+
+
 directory, directory_name = current_directory()
-st.title("Your matches")
-st.caption(PRIVACY)
-if st.session_state.get("crisis"):
+if st.session_state.get("crisis"):  # help first, above everything else
     crisis_resources()
-elif st.session_state.get("unsure_about_safety"):
+st.title("Your matches")
+if st.session_state.get("unsure_about_safety") and not st.session_state.get("crisis"):
     st.info(plain(W.HELP_IS_THERE), icon=":material/support:")
 chosen = preferences()
 if chosen is None:
@@ -36,6 +53,26 @@ if chosen is None:
     st.page_link(INTAKE, label="Find a therapist", icon=":material/explore:")
     st.stop()
 
+top = st.session_state.get("top", 5)
+today = date.today()
+ranking = rank(directory, chosen, top=top, today=today)
+
+# One line first, so the first match is near the top even on a phone; the counts behind it.
+st.markdown(f"**{plain(headline(ranking))}**")
+with st.expander("Who was left out, and what would add more"):
+    st.caption(plain(f"Searching {directory_name}. {PRIVACY}"))
+    for line in summary(ranking, chosen):
+        st.markdown(plain(line))
+    if ranking.relaxations:
+        st.markdown("**Want more options?** One change at a time:")
+        for relaxation in ranking.relaxations[:3]:
+            label = describe_relaxation(relaxation, chosen)
+            if st.button(label, key=f"relax_{relaxation.constraint}"):
+                st.session_state["preferences"] = relaxation.preferences
+                st.rerun()
+columns = {"language": "languages", "insurance": "insurance"}
+for term, value in ranking.unknown_terms.items():
+    st.warning(plain(describe_unknown(term, value, directory.tags[columns[term]].vocabulary)))
 with st.expander("Adjust what counts most — the order changes as you move a slider"):
     sliders = {
         group: st.slider(
@@ -44,32 +81,13 @@ with st.expander("Adjust what counts most — the order changes as you move a sl
             100,
             round(getattr(chosen.weights, group) * 100),
             key=f"weight_{group}",
+            on_change=_weights_moved,
         )
         for group in V.GROUPS
     }
     if sum(sliders.values()) == 0:
         st.warning("At least one part needs some weight; keeping the previous weights.")
-    else:
-        chosen = chosen.evolve(weights={g: v / 100 for g, v in sliders.items()})
-        st.session_state["preferences"] = chosen
-
-top = st.radio("How many matches to show", [5, 10], horizontal=True, key="top")
-today = date.today()
-ranking = rank(directory, chosen, top=top, today=today)
-
-st.caption(plain(f"Searching {directory_name}."))
-for line in summary(ranking, chosen):
-    st.markdown(plain(line))
-columns = {"language": "languages", "insurance": "insurance"}
-for term, value in ranking.unknown_terms.items():
-    st.warning(plain(describe_unknown(term, value, directory.tags[columns[term]].vocabulary)))
-if ranking.relaxations:
-    st.markdown("**Want more options?** One change at a time:")
-    for relaxation in ranking.relaxations[:3]:
-        label = describe_relaxation(relaxation, chosen)
-        if st.button(label, key=f"relax_{relaxation.constraint}"):
-            st.session_state["preferences"] = relaxation.preferences
-            st.rerun()
+    st.radio("How many matches to show", [5, 10], horizontal=True, key="top")
 if not ranking.matches:
     st.warning("No therapist meets every must yet. Try one of the changes above.")
     st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")
