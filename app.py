@@ -1,31 +1,38 @@
 """The app's router: the pages live in matcher/ui/pages/."""
 
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
+from matcher.ui.auth import signed_in
 from matcher.ui.common import AUDIT, CHECKIN, INTAKE, METHOD, PROFILE, QUEUE, RESULTS, UPLOAD
 
 # A bundled icon: a Material icon as page_icon is fetched from a font server on the internet,
 # and no request may leave the machine.
 ICON = Path(__file__).resolve().parent / "matcher" / "ui" / "icon.png"
 st.set_page_config(page_title="Rapport-first therapist matching", page_icon=str(ICON))
+# Two audiences, two entrances: clients see only client pages; the clinic pages join the menu
+# once a coordinator has signed in, and until then are reached at their own address
+# (/queue), where they ask for sign-in.
+clinic: Literal["visible", "hidden"] = "visible" if signed_in() else "hidden"
 navigation = st.navigation(
     {
         "For clients": [
             st.Page(INTAKE, title="Find a therapist", icon=":material/explore:", default=True),
             st.Page(RESULTS, title="Your matches", icon=":material/list_alt:"),
-            st.Page(
-                PROFILE, title="Therapist profile", icon=":material/person:", visibility="hidden"
-            ),  # reached from a match, never from the menu
+            st.Page(PROFILE, title="Therapist profile", icon=":material/person:",
+                    visibility="hidden"),  # reached from a match, never from the menu
             st.Page(CHECKIN, title="Check in after a session", icon=":material/rate_review:"),
         ],
         "For clinics": [
-            st.Page(QUEUE, title="Referral queue", icon=":material/assignment_ind:"),
-            st.Page(AUDIT, title="Audit log", icon=":material/history:"),
-            st.Page(UPLOAD, title="Your own directory", icon=":material/upload_file:"),
+            st.Page(QUEUE, title="Referral queue", icon=":material/assignment_ind:",
+                    url_path="queue", visibility=clinic),
+            st.Page(AUDIT, title="Audit log", icon=":material/history:", visibility=clinic),
+            st.Page(UPLOAD, title="Your own directory", icon=":material/upload_file:",
+                    visibility=clinic),
         ],
         "About": [st.Page(METHOD, title="How matching works", icon=":material/menu_book:")],
     }
-)
+)  # fmt: skip
 navigation.run()

@@ -104,9 +104,9 @@ def coordinator() -> str:
         return name
 
     st.info(
-        "Coordinator pages need you to sign in. A new installation prints a one-time demo "
-        "account when started with `make run`; add accounts with "
-        "`python -m matcher add-coordinator NAME`."
+        "This part is for your clinic's intake coordinators. Sign in with the account your "
+        "clinic's administrator gave you. If you were looking for a therapist, the client "
+        "pages are in the menu: you don't need an account."
     )
     with st.form("sign_in"):
         username = st.text_input("Username", key="sign_in_user", max_chars=MAX_NAME)
@@ -127,6 +127,22 @@ def coordinator() -> str:
             st.error("That username and password do not match an account.")
     st.stop()
     raise AssertionError("unreachable")  # st.stop() ends the script run
+
+
+def signed_in() -> bool:
+    """Whether this session belongs to a signed-in coordinator (to show the clinic pages in the
+    menu; every clinic page still checks with ``coordinator()``)."""
+    if oidc_configured():
+        if not st.user.is_logged_in:
+            return False
+        try:
+            emails, domains = allowlist()
+        except AllowlistError:
+            return False
+        return is_coordinator(
+            str(st.user.get("email") or ""), st.user.get("email_verified"), emails, domains
+        )
+    return isinstance(st.session_state.get("coordinator"), str)
 
 
 def _source() -> str | None:

@@ -139,6 +139,10 @@ def test_intake_to_results_to_comparison_to_download(server: str, browser: Any) 
 def _walk_through(page: Any, server: str) -> None:
     page.goto(server)
     page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
+    _settled(page)
+    menu = page.locator('[data-testid="stSidebarNav"]')
+    assert menu.get_by_text("Find a therapist").count() == 1
+    assert menu.get_by_text("Referral queue").count() == 0  # clinic pages: their own entrance
 
     _choose(page, "Your state (therapists must be licensed where you live)",
             "North Carolina (NC)")  # fmt: skip
@@ -196,6 +200,8 @@ def test_coordinator_signs_in_imports_assigns_accepts_and_exports(
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("heading", name="Referral queue").wait_for()
+        _settled(page)  # signed in: the clinic pages join the menu
+        assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Audit log").count() == 1
 
         page.get_by_role("button", name="Import the demo referral queue").click()
         page.get_by_text("Imported 80 new referral(s)").wait_for()

@@ -35,7 +35,8 @@ def click(at: AppTest, key: str) -> AppTest:
 
 def test_the_queue_needs_a_sign_in(store: Store) -> None:
     at = on_page(QUEUE)
-    assert "need you to sign in" in at.info[0].value
+    assert "for your clinic's intake coordinators" in at.info[0].value
+    assert "make run" not in at.info[0].value and "python -m" not in at.info[0].value
     assert not at.dataframe
 
 

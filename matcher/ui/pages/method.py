@@ -7,7 +7,7 @@ import streamlit as st
 
 from matcher import vocabulary as V
 from matcher.schema import DIRECTORY_FIELDS
-from matcher.ui.common import current_directory
+from matcher.ui.common import QUEUE, current_directory
 
 directory, _ = current_directory()
 st.title("How matching works")
@@ -115,3 +115,6 @@ st.dataframe(
     ),
     hide_index=True,
 )
+
+st.divider()
+st.page_link(QUEUE, label="Clinic staff: sign in to the referral queue", icon=":material/lock:")
