@@ -563,7 +563,7 @@ class Store:
             )
         if self.checkin_target(code) is None:
             self.note_failed_code()  # its own transaction: the refusal below must not undo it
-            raise StoreError("that check-in code is not recognised")
+            raise StoreError("that check-in code is not recognized")
         with self._connect(write=True) as connection:
             row = connection.execute(
                 "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ?",

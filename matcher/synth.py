@@ -558,7 +558,7 @@ def _bios(frame: pd.DataFrame, first: npt.NDArray[np.str_]) -> pd.Series:
         pd.Series(first, dtype=object)
         + " ("
         + frame["credentials"]
-        + ") practises in "
+        + ") practices in "
         + frame["city"]
         + " and has "
         + years

@@ -186,13 +186,13 @@ CONCERNS: Final = MappingProxyType(
 
 APPROACHES: Final = MappingProxyType(
     {
-        "cbt": "cognitive behavioural therapy (CBT)",
+        "cbt": "cognitive behavioral therapy (CBT)",
         "exposure": "exposure therapy",
         "trauma_focused_cbt": "trauma-focused CBT",
         "emdr": "EMDR",
-        "dbt": "dialectical behaviour therapy (DBT)",
+        "dbt": "dialectical behavior therapy (DBT)",
         "act": "acceptance and commitment therapy (ACT)",
-        "person_centred": "person-centred therapy",
+        "person_centred": "person-centered therapy",
         "psychodynamic": "psychodynamic therapy",
         "family_systems": "family systems therapy",
         "motivational_interviewing": "motivational interviewing",
@@ -220,7 +220,7 @@ PEOPLE: Final = MappingProxyType(
     {
         "veterans": "veterans and military families",
         "lgbtq": "LGBTQ+ people",
-        "bipoc": "Black, Indigenous and people of colour",
+        "bipoc": "Black, Indigenous and people of color",
         "first_time": "people new to therapy",
         "faith": "people for whom faith matters",
         "immigrants": "immigrants and refugees",
@@ -352,7 +352,7 @@ GROUP_LABELS: Final = MappingProxyType(
 # Default group weights (groups are on a common scale, so a weight is how much a group moves the
 # order). Rapport leads because the relationship predicts outcome about as well as anything
 # measured (Norcross & Lambert 2018-19: alliance r≈.28, empathy r≈.28, positive regard g≈.28,
-# collaboration r≈.29). Honouring stated preferences (approach, style, identity) lowers dropout
+# collaboration r≈.29). Honoring stated preferences (approach, style, identity) lowers dropout
 # (Swift et al. 2018, OR≈1.79, d≈.28), so together they weigh a little more than concerns, whose
 # self-listed specialties are weak signals of skill. Availability breaks near ties. Chosen in the
 # literature-calibrated simulation (bench/quality.py, seeds 1-10; reported on seeds 11-20): the

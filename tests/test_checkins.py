@@ -90,7 +90,7 @@ def test_guessing_codes_is_refused_and_slowed_down(booked: tuple[Store, str]) ->
     delays = []
     for guess in ("aaaa", "bbbb", "cccc", "dddd", "eeee", "ffff"):
         delays.append(store.code_delay())
-        with pytest.raises(StoreError, match="not recognised"):
+        with pytest.raises(StoreError, match="not recognized"):
             store.record_checkin(guess, "T0000010", 1, GOOD)
     assert delays[:3] == [0, 0, 0]
     assert delays[3:] == [1, 2, 4]  # each further wrong code doubles the wait

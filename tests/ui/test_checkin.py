@@ -49,7 +49,7 @@ def send(at: AppTest, session: int, **ratings: int) -> AppTest:
 
 def test_a_wrong_code_is_refused(code: str) -> None:
     at = enter(on_page(CHECKIN), "not-a-real-code")
-    assert "not recognised" in at.error[0].value
+    assert "not recognized" in at.error[0].value
 
 
 def test_a_checkin_says_who_sees_it_then_offers_a_reflection(

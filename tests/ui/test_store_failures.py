@@ -54,7 +54,7 @@ def test_matches_still_come_and_say_check_ins_are_unavailable() -> None:
 def test_a_code_entered_while_the_database_is_down_is_not_called_wrong() -> None:
     at = enter(on_page(CHECKIN), "ABCD-EFGH")
     assert "can't be received right now" in at.error[0].value
-    assert not any("not recognised" in e.value for e in at.error)
+    assert not any("not recognized" in e.value for e in at.error)
 
 
 def test_a_checkin_that_cannot_be_saved_says_so_and_keeps_the_answers(

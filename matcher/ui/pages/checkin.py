@@ -55,7 +55,7 @@ if target is None:
             st.error(UNAVAILABLE)
             st.stop()
         if found is None:
-            st.error("That code is not recognised. Check it with your clinic and try again.")
+            st.error("That code is not recognized. Check it with your clinic and try again.")
             st.stop()
         st.session_state["checkin_target"] = (code.strip(), *found)
         st.rerun()

@@ -58,7 +58,7 @@ twice as much. A part you set to zero is never given as a reason.
 APA task force reviews (Norcross & Lambert, 2018–19), the alliance (r ≈ .28), empathy
 (r ≈ .28), positive regard (g ≈ .28), collaboration (r ≈ .29), goal consensus (r ≈ .24) and
 repairing ruptures (r ≈ .29) all relate to outcome. Your concerns come next: the therapist
-needs the skills. Honouring stated preferences about approach and style lowers the chance of
+needs the skills. Honoring stated preferences about approach and style lowers the chance of
 dropping out (Swift et al., 2018: odds ratio ≈ 1.79), so together they weigh as much as
 concerns.
 
