@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from matcher import vocabulary as V
 from matcher import words as W
 from matcher.checkins import with_checkins
 from matcher.directory import Directory, load_directory
@@ -105,6 +106,7 @@ def answers_from(p: Preferences) -> dict[str, object]:
     gender = p.therapist_gender
     answers: dict[str, object] = {
         "state": p.state,
+        "essential": [k for k, v in p.priorities.model_dump().items() if v == V.PRIORITY_MAX][:3],
         "priorities": p.priorities.model_dump(),
         "concerns": list(p.concerns),
         "prefer": list(p.modalities.prefer),

@@ -103,17 +103,31 @@ with st.form("intake"):
     )
 
     st.header("2. What matters most to you")
-    st.caption("How important is each of these to you? There are no wrong answers.")
+    essential = st.multiselect(
+        "In a therapist, what matters most to you? Choose up to three.",
+        [item.key for item in V.RAPPORT_ITEMS],
+        default=kept("essential", []),
+        max_selections=3,
+        format_func=lambda key: V.ITEM_BY_KEY[key].feeling.capitalize(),
+        help="We rank first on how past clients say they felt on these; the rest still count.",
+        key="essential",
+    )
+    with st.expander("Fine-tune the others (optional)"):
+        st.caption("How important is each of these to you? There are no wrong answers.")
+        levels = {
+            item.key: st.select_slider(
+                item.question,
+                options=list(V.PRIORITY_LEVELS),
+                value=kept("priorities", {}).get(item.key, 1),
+                format_func=V.PRIORITY_LEVELS.__getitem__,
+                help=item.explanation,
+                key=f"priority_{item.key}",
+            )
+            for item in V.RAPPORT_ITEMS
+        }
+    # What the client picked is essential whatever its slider says.
     priorities = {
-        item.key: st.select_slider(
-            item.question,
-            options=list(V.PRIORITY_LEVELS),
-            value=kept("priorities", {}).get(item.key, 1),
-            format_func=V.PRIORITY_LEVELS.__getitem__,
-            help=item.explanation,
-            key=f"priority_{item.key}",
-        )
-        for item in V.RAPPORT_ITEMS
+        key: V.PRIORITY_MAX if key in essential else level for key, level in levels.items()
     }
 
     st.header("3. What you would like help with")
@@ -262,7 +276,8 @@ with st.form("intake"):
 
 if submitted:
     answers.update(
-        state=state, zip=zip_code, priorities=priorities, concerns=concerns, prefer=prefer,
+        state=state, zip=zip_code, essential=essential, priorities=levels, concerns=concerns,
+        prefer=prefer,
         avoid=avoid, style=style, gender=gender, gender_must=gender_must,
         identities=identities, identities_must=identities_must, first_time=first_time,
         populations=populations, age_group=age_group, format=session_format, near=near,
