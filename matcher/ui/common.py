@@ -6,6 +6,7 @@ users is the bundled demo directory, which is public and identical for everyone.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from datetime import date
@@ -29,8 +30,11 @@ CHECKINS_UNAVAILABLE = (
     "Everything else works as usual."
 )
 
-DEMO_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "therapists.csv"
-DEMO_REFERRALS = DEMO_DIRECTORY.with_name("referrals.csv")
+DATA = Path(__file__).resolve().parents[2] / "data"
+# The directory the app opens with: the bundled demo, or a clinic's own file given once for the
+# whole server (MATCHER_DEMO_DIRECTORY: also how the browser benchmark loads a large one).
+DEMO_DIRECTORY = Path(os.environ.get("MATCHER_DEMO_DIRECTORY") or DATA / "therapists.csv")
+DEMO_REFERRALS = DATA / "referrals.csv"
 PAGES = Path(__file__).resolve().parent / "pages"
 INTAKE, RESULTS, UPLOAD, METHOD, QUEUE, AUDIT, CHECKIN, PROFILE = (
     "matcher/ui/pages/intake.py",
