@@ -396,12 +396,15 @@ class Store:
         with self._connect() as connection:
             rows = connection.execute(
                 "SELECT referral_id, received, urgency, risk_self_harm, risk_harm_others, "
-                "preferences, notes, client_name, contact FROM referrals ORDER BY referral_id"
+                "preferences, notes, client_name, contact, source, chosen FROM referrals "
+                "ORDER BY referral_id"
             ).fetchall()
         return [
             Referral(rid, date.fromisoformat(received), urgency, bool(self_harm),
-                     bool(others), Preferences.model_validate_json(p), notes, name, contact)
-            for rid, received, urgency, self_harm, others, p, notes, name, contact in rows
+                     bool(others), Preferences.model_validate_json(p), notes, name, contact,
+                     source, tuple(t for t in chosen.split(";") if t))
+            for rid, received, urgency, self_harm, others, p, notes, name, contact, source,
+            chosen in rows
         ]  # fmt: skip
 
     def request_consultation(

@@ -53,6 +53,8 @@ class Referral:
     notes: str = ""
     client_name: str = ""  # name or initials: shown to signed-in coordinators only
     contact: str = ""  # how to reach them: likewise
+    source: str = "import"  # "self": a client's consultation request from the app
+    chosen: tuple[str, ...] = ()  # therapists the client asked for (self-referrals)
 
     @property
     def crisis(self) -> bool:

@@ -122,3 +122,18 @@ def test_the_next_ranking_counts_a_new_checkin(private_database: Path) -> None:
     at.switch_page(RESULTS).run()  # AppTest stays on the page it was last switched to
     assert not at.exception
     assert first_card_checkins() == (name, before + 3)
+
+
+def test_the_thank_you_shows_the_crisis_box_only_when_the_answers_call_for_it(code: str) -> None:
+    at = send(enter(on_page(CHECKIN), code), 1)  # ratings of 4, a harmless comment
+    assert not any("988" in e.value for e in at.error)
+    assert any("988" in c.value for c in at.caption)  # a quiet line on where help is
+    at.button(key="again").click()
+    at.run()
+    at.number_input(key="checkin_session").set_value(2)
+    for item in V.ITEMS:
+        at.select_slider(key=f"rate_{item}").set_value(4)
+    at.text_area(key="checkin_comment").input("Honestly I don't feel safe at home lately")
+    at.button[0].click()
+    at.run()
+    assert any("988" in e.value for e in at.error)

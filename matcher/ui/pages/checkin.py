@@ -77,7 +77,10 @@ if st.session_state.get("checked_in"):
         "If things still do not improve, ask your clinic's coordinator for a different "
         "therapist: a rematch is a normal request, not a failure."
     )
-    crisis_resources()
+    if st.session_state.get("checked_in") == "worrying":
+        crisis_resources()  # only when the answers call for it
+    else:
+        st.caption(plain(W.HELP_IS_THERE))
     if st.button("Check in about another session", key="again"):
         st.session_state.pop("checked_in", None)
         st.rerun()
@@ -122,5 +125,6 @@ if sent:
     except STORE_FAILURES:
         st.error(NOT_SAVED)
         st.stop()
-    st.session_state["checked_in"] = True
+    worrying = ratings["safe"] <= 2 or W.sounds_urgent(comment)
+    st.session_state["checked_in"] = "worrying" if worrying else "fine"
     st.rerun()

@@ -214,11 +214,16 @@ st.dataframe(
     pd.DataFrame(
         {
             "referral": [r.referral_id for r in shown],
+            "client": [r.client_name for r in shown],  # signed-in coordinators only
+            "contact": [r.contact for r in shown],
+            "from": ["self-referral (app)" if r.source == "self" else "import" for r in shown],
+            "asked for": [", ".join(therapist_name(t) for t in r.chosen) for r in shown],
             "status": [status_of(r) for r in shown],
             "urgency": [r.urgency for r in shown],
             "days waiting": [r.waiting_days(today) for r in shown],
             "state": [r.preferences.state for r in shown],
-            "concerns": [", ".join(r.preferences.concerns) for r in shown],
+            "concerns": [", ".join(V.CONCERNS[c] for c in r.preferences.concerns)
+                         for r in shown],
             "therapist": [therapist_name(assigned_to[r.referral_id]) if r.referral_id in
                           assigned_to else "" for r in shown],
             "check-in code": [codes.get(r.referral_id, "") for r in shown],
