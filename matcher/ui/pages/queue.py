@@ -12,7 +12,16 @@ import pandas as pd
 import streamlit as st
 
 from matcher import vocabulary as V
-from matcher.checkins import rupture_state
+from matcher.coordination import (
+    QueueState,
+    Status,
+    accept,
+    accept_all,
+    hold_options,
+    propose,
+    rematch,
+    rematch_options,
+)
 from matcher.explain import (
     CRISIS_STEPS,
     REMATCH_STEP,
@@ -23,9 +32,8 @@ from matcher.explain import (
 )
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput, Problem, count_problems
-from matcher.scoring import rank
-from matcher.store import BookingRequest, StoreError, export_day
-from matcher.triage import Outcome, Referral, load_queue, open_slots, queue_order, triage
+from matcher.store import StoreError, export_day
+from matcher.triage import Outcome, load_queue
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import DEMO_REFERRALS, current_directory, plain
 
@@ -33,7 +41,6 @@ actor = coordinator()
 db = store()
 directory, directory_name = current_directory()
 today = date.today()
-capacity = open_slots(directory)
 
 st.title("Referral queue")
 st.caption(plain(f"Matching against {directory_name} ({len(directory):,} therapists)."))
@@ -102,17 +109,13 @@ if not stored:
     st.info("The queue is empty. Import a referral file to begin.")
     st.stop()
 
-active = db.assignments()
-assigned_to = dict(zip(active["referral_id"], active["therapist_id"], strict=True))
-codes = dict(zip(active["referral_id"], active["checkin_code"], strict=True))
-taken = db.taken_slots()
-slots_left = {t: n - taken.get(t, 0) for t, n in capacity.items() if n - taken.get(t, 0) > 0}
-ordered = queue_order(stored, today)
+state = QueueState.from_store(db, directory, today)
+assigned_to, codes = state.assigned_to, state.codes
 
 # ---------------------------------------------------------------------------------------------
 # Crisis hold: never auto-assigned
 
-held = [r for r in ordered if r.crisis and r.referral_id not in assigned_to]
+held = state.with_status(Status.CRISIS_HOLD)
 if held:
     with st.container(border=True):
         st.error(
@@ -124,10 +127,7 @@ if held:
         st.caption("Once a clinician has reviewed the risk, assign the referral by hand here.")
         hold = st.selectbox("Held referral", [r.referral_id for r in held], key="hold_pick")
         referral = next(r for r in held if r.referral_id == hold)
-        best = [
-            m for m in rank(directory, referral.preferences, top=10, today=today).matches
-            if slots_left.get(m.therapist_id, 0) > 0
-        ][:5]  # fmt: skip
+        best = hold_options(state, directory, referral)
         if best:
             hold_to = st.selectbox(
                 "Therapist", [m.therapist_id for m in best], format_func=therapist_name,
@@ -137,8 +137,8 @@ if held:
             if st.button("Assign after the crisis protocol", key="hold_assign"):
                 reason = f"after crisis protocol: {note}" if note.strip() else ""
                 decide(
-                    lambda: db.book(hold, hold_to, capacity.get(hold_to, 0), actor,
-                                    kind="override", reason=reason),
+                    partial(accept, db, state, hold, hold_to, actor, kind="override",
+                            reason=reason),
                     f"{hold} assigned to {hold_to} after the protocol.",
                 )  # fmt: skip
         else:
@@ -147,28 +147,20 @@ if held:
 # ---------------------------------------------------------------------------------------------
 # Ruptures from check-ins: repair first, rematch if it happens again
 
-by_id = {r.referral_id: r for r in stored}
-strained = {
-    rid: state
-    for rid, code in codes.items()
-    if (state := rupture_state(db.checkins_for(code), by_id[rid].preferences)) is not None
-}
+by_id = state.by_id
+strained = state.ruptures
 if strained:
     st.header("Relationships that need attention")
-    for rid, state in sorted(strained.items()):
+    for rid, strain in sorted(strained.items()):
         current = assigned_to[rid]
         with st.container(border=True):
             st.markdown(plain(f"{rid} with {therapist_name(current)}: "
-                              f"{describe_rupture(state.last)}"))  # fmt: skip
-            if state.step == "repair":
+                              f"{describe_rupture(strain.last)}"))  # fmt: skip
+            if strain.step == "repair":
                 st.markdown(plain(REPAIR_STEP))
                 continue
-            st.warning(plain(REMATCH_STEP.format(n=state.ruptures)))
-            others = {t: n for t, n in slots_left.items() if t != current}
-            [option] = triage(directory, [by_id[rid]], today, others)
-            choices = ([option.match.therapist_id] if option.match else []) + [
-                c.therapist_id for c in option.alternates
-            ]
+            st.warning(plain(REMATCH_STEP.format(n=strain.ruptures)))
+            choices = rematch_options(state, directory, rid)
             if not choices:
                 st.caption("No other therapist who fits has a free slot right now.")
                 continue
@@ -176,7 +168,7 @@ if strained:
                                key=f"rematch_pick_{rid}")  # fmt: skip
             if st.button("Rematch", key=f"rematch_{rid}"):
                 decide(
-                    partial(db.rematch, rid, new, capacity.get(new, 0), actor,
+                    partial(rematch, db, state, rid, new, actor,
                             "rematch after repeated ruptures in check-ins"),
                     f"{rid} rematched to {new}.",
                 )  # fmt: skip
@@ -185,17 +177,9 @@ if strained:
 # The queue
 
 
-def status_of(r: Referral) -> str:
-    if r.referral_id in strained:
-        return f"rupture: {strained[r.referral_id].step}"
-    if r.referral_id in assigned_to:
-        return "assigned"
-    return "crisis hold" if r.crisis else "waiting"
-
-
 st.header("Queue")
 left, middle, right, far = st.columns(4)
-every_status = ["crisis hold", "rupture: rematch", "rupture: repair", "waiting", "assigned"]
+every_status = [str(status) for status in Status]
 statuses = left.multiselect("Status", every_status, default=every_status, key="f_status")  # fmt: skip
 urgencies = middle.multiselect("Urgency", list(V.URGENCIES), default=list(V.URGENCIES),
                                key="f_urgency")  # fmt: skip
@@ -204,8 +188,8 @@ concerns = far.multiselect("Concern", list(V.CONCERNS), format_func=V.CONCERNS._
                            key="f_concern")  # fmt: skip
 shown = [
     r
-    for r in ordered
-    if status_of(r) in statuses
+    for r in state.referrals
+    if state.status(r) in statuses
     and r.urgency in urgencies
     and (not states or r.preferences.state in states)
     and (not concerns or set(concerns) & set(r.preferences.concerns))
@@ -218,7 +202,7 @@ st.dataframe(
             "contact": [r.contact for r in shown],
             "from": ["self-referral (app)" if r.source == "self" else "import" for r in shown],
             "asked for": [", ".join(therapist_name(t) for t in r.chosen) for r in shown],
-            "status": [status_of(r) for r in shown],
+            "status": [str(state.status(r)) for r in shown],
             "urgency": [r.urgency for r in shown],
             "days waiting": [r.waiting_days(today) for r in shown],
             "state": [r.preferences.state for r in shown],
@@ -237,7 +221,7 @@ st.caption(f"{len(shown)} of {len(stored)} referrals shown.")
 # Batch assignment
 
 st.header("Assign")
-waiting = [r for r in ordered if status_of(r) == "waiting"]
+waiting = state.with_status(Status.WAITING)
 chosen = st.multiselect(
     "Referrals to assign (every waiting referral without a risk flag, unless you narrow it)",
     [r.referral_id for r in waiting],
@@ -250,9 +234,7 @@ if st.button("Propose assignments", type="primary", key="propose", disabled=not 
     def advance(done: int, total: int) -> None:
         bar.progress(done / total, text=f"Scoring referral {done} of {total}")
 
-    outcomes = triage(
-        directory, [by_id[rid] for rid in chosen], today, slots_left, progress=advance
-    )
+    outcomes = propose(state, directory, chosen, progress=advance)
     bar.empty()
     st.session_state["proposal"] = outcomes
 
@@ -261,14 +243,6 @@ proposal: list[Outcome] = [
     for o in st.session_state.get("proposal", [])
     if o.referral.referral_id in by_id and o.referral.referral_id not in assigned_to
 ]
-
-
-def book(
-    outcome: Outcome, therapist_id: str, score: float | None, kind: str = "accepted",
-    reason: str = "",
-) -> object:  # fmt: skip
-    return db.book(outcome.referral.referral_id, therapist_id, capacity.get(therapist_id, 0),
-                   actor, score=score, kind=kind, reason=reason)  # fmt: skip
 
 
 if proposal:
@@ -293,11 +267,7 @@ if proposal:
     )  # fmt: skip
     proposed = [o for o in proposal if o.match is not None]
     if proposed and st.button(f"Accept all {len(proposed)} proposed assignments", key="accept_all"):
-        result = db.book_all(  # one transaction: all of it is booked, or none of it
-            [BookingRequest(o.referral.referral_id, o.match.therapist_id, o.match.score)
-             for o in proposed if o.match is not None],
-            capacity, actor,
-        )  # fmt: skip
+        result = accept_all(db, state, proposed, actor)  # one transaction
         refused = [f"{r.request.referral_id}: {r.why}" for r in result.refused]
         st.session_state["flash"] = f"Accepted {len(result.booked)} assignment(s)." + (
             f" Not booked: {'; '.join(refused)}." if refused else ""
@@ -318,7 +288,7 @@ if proposal:
         st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
         match = outcome.match
         if st.button("Accept", key="accept_one"):
-            decide(lambda: book(outcome, match.therapist_id, match.score),
+            decide(partial(accept, db, state, pick, match.therapist_id, actor, match.score),
                    f"{pick} assigned to {match.therapist_id}.")  # fmt: skip
     elif outcome.unassigned is not None:
         st.warning(plain(describe_unassigned(outcome.unassigned, outcome.referral.preferences)))
@@ -335,7 +305,7 @@ if proposal:
         reason = st.text_input("Reason for choosing the alternate", key="override_reason")
         if st.button("Assign the alternate", key="override"):
             score = next(c.score for c in outcome.alternates if c.therapist_id == alternate)
-            decide(lambda: book(outcome, alternate, score, "override", reason),
+            decide(partial(accept, db, state, pick, alternate, actor, score, "override", reason),
                    f"{pick} assigned to {alternate} (override).")  # fmt: skip
 
 flash = st.session_state.pop("flash", None)

@@ -1,0 +1,115 @@
+"""The coordination service, without Streamlit: queue state, statuses and operations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher import vocabulary as V
+from matcher.coordination import (
+    QueueState,
+    Status,
+    accept,
+    accept_all,
+    propose,
+    rematch,
+    rematch_options,
+)
+from matcher.directory import Directory
+from matcher.store import Store, StoreError
+from matcher.triage import load_queue
+from tests.conftest import DATA, TODAY
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    db = Store(tmp_path / "c.db")
+    db.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    return db
+
+
+def test_statuses_come_from_the_store(store: Store, demo: Directory) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    assert len(state.referrals) == 80
+    held = state.with_status(Status.CRISIS_HOLD)
+    assert held and all(r.crisis for r in held)
+    assert state.with_status(Status.ASSIGNED) == []
+    assert {state.status(r) for r in state.referrals} == {Status.CRISIS_HOLD, Status.WAITING}
+
+
+def test_accept_all_books_the_proposal_and_slots_follow(store: Store, demo: Directory) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    waiting = [r.referral_id for r in state.with_status(Status.WAITING)]
+    proposal = propose(state, demo, waiting)
+    result = accept_all(store, state, proposal, "ana")
+    assert len(result.booked) == sum(o.match is not None for o in proposal)
+    after = QueueState.from_store(store, demo, TODAY)
+    assert {b.referral_id for b in result.booked} == set(after.assigned_to)
+    for therapist, left in after.slots_left.items():
+        assert 0 < left <= after.capacity[therapist]
+    booked_with = {b.therapist_id for b in result.booked}
+    for therapist in booked_with:
+        used = sum(t == therapist for t in after.assigned_to.values())
+        assert after.slots_left.get(therapist, 0) == after.capacity[therapist] - used
+
+
+def test_two_coordinators_accepting_the_same_proposal_one_wins(
+    store: Store, demo: Directory
+) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    [outcome] = propose(state, demo, [state.with_status(Status.WAITING)[0].referral_id])
+    assert outcome.match is not None
+    ana = accept(store, state, outcome.referral.referral_id, outcome.match.therapist_id, "ana")
+    with pytest.raises(StoreError, match="already"):
+        accept(store, state, outcome.referral.referral_id, outcome.match.therapist_id, "bo")
+    assert QueueState.from_store(store, demo, TODAY).assigned_to == {
+        outcome.referral.referral_id: ana.therapist_id
+    }
+
+
+def test_rematch_options_never_offer_the_current_therapist(store: Store, demo: Directory) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    rid = state.with_status(Status.WAITING)[0].referral_id
+    [outcome] = propose(state, demo, [rid])
+    assert outcome.match is not None
+    accept(store, state, rid, outcome.match.therapist_id, "ana")
+    state = QueueState.from_store(store, demo, TODAY)
+    options = rematch_options(state, demo, rid)
+    assert options and outcome.match.therapist_id not in options
+    moved = rematch(store, state, rid, options[0], "ana", "asked for a change")
+    assert QueueState.from_store(store, demo, TODAY).assigned_to[rid] == moved.therapist_id
+
+
+def test_ruptures_turn_into_statuses(store: Store, demo: Directory) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    rid = state.with_status(Status.WAITING)[0].referral_id
+    [outcome] = propose(state, demo, [rid])
+    assert outcome.match is not None
+    booking = accept(store, state, rid, outcome.match.therapist_id, "ana")
+    good = dict.fromkeys(V.ITEMS, 5)
+    store.record_checkin(booking.checkin_code, booking.therapist_id, 1, good, "")
+    store.record_checkin(booking.checkin_code, booking.therapist_id, 2,
+                         {**good, "heard": 1}, "")  # fmt: skip
+    after = QueueState.from_store(store, demo, TODAY)
+    assert after.status(after.by_id[rid]) == Status.RUPTURE_REPAIR
+
+
+@settings(max_examples=10, deadline=None)
+@given(picks=st.lists(st.integers(0, 60), min_size=1, max_size=12, unique=True))
+def test_slots_left_never_go_negative(tmp_path_factory: pytest.TempPathFactory, demo: Directory,
+                                      picks: list[int]) -> None:  # fmt: skip
+    db = Store(tmp_path_factory.mktemp("q") / "c.db")
+    db.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    state = QueueState.from_store(db, demo, TODAY)
+    waiting = state.with_status(Status.WAITING)
+    chosen = [waiting[i % len(waiting)].referral_id for i in picks]
+    for _ in range(2):  # the same proposal accepted twice: the second books nothing new
+        state = QueueState.from_store(db, demo, TODAY)
+        accept_all(db, state, propose(state, demo, chosen), "ana")
+    after = QueueState.from_store(db, demo, TODAY)
+    taken = db.taken_slots()
+    assert all(taken[t] <= after.capacity.get(t, 0) for t in taken)
+    assert all(left > 0 for left in after.slots_left.values())
