@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from matcher.store import Store
+from matcher.triage import load_queue
 from matcher.ui.common import AUDIT, QUEUE
 from tests.conftest import DATA
 from tests.ui.pages import PASSWORD, on_page, sign_in
@@ -113,10 +114,18 @@ def test_a_bad_referral_file_imports_nothing(store: Store) -> None:
     assert store.referrals() == []
 
 
-def test_the_audit_log_page(store: Store) -> None:
+def test_the_audit_log_page_is_newest_first_and_filters(store: Store) -> None:
+    store.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    store.book("R00001", "T0000010", capacity=1, actor="ana")
     at = signed_in(AUDIT)
     assert at.title[0].value == "Audit log"
-    assert list(at.dataframe[0].value["action"]) == ["add coordinator"]
+    actions = list(at.dataframe[0].value["action"])
+    assert actions[-1] == "add coordinator" and actions[0] != "add coordinator"
+    at.text_input(key="audit_referral").input("R00001").run()
+    assert set(at.dataframe[0].value["referral_id"]) == {"R00001"}
+    at.text_input(key="audit_referral").input("").run()
+    at.multiselect(key="audit_action").set_value(["import referrals"]).run()
+    assert list(at.dataframe[0].value["action"]) == ["import referrals"]
 
 
 def test_a_held_referral_is_assigned_only_by_hand_with_a_note(store: Store) -> None:

@@ -1,4 +1,4 @@
-"""Audit log (coordinators): every decision — who, when, what, why."""
+"""Audit log (coordinators): every decision — who, when, what, why — newest first, filterable."""
 
 from __future__ import annotations
 
@@ -8,16 +8,31 @@ from matcher.report import spreadsheet_safe
 from matcher.ui.auth import coordinator, store
 
 coordinator()
-log = store().audit()
+log = store().audit().iloc[::-1].reset_index(drop=True)  # newest first
 st.title("Audit log")
 st.caption(
-    "Every import, assignment, override and release, and every refused sign-in (the name "
-    "tried, never a password), newest last. Times are UTC."
+    "Every import, assignment, override and release, every consultation request, and every "
+    "refused sign-in (the name tried, never a password), newest first. Times are UTC."
 )
-st.dataframe(log, hide_index=True)
+left, middle, right, far = st.columns(4)
+referral = left.text_input("Referral", key="audit_referral").strip()
+therapist = middle.text_input("Therapist", key="audit_therapist").strip()
+actors = right.multiselect("Who", sorted(log["actor"].dropna().unique()), key="audit_actor")
+actions = far.multiselect("Action", sorted(log["action"].dropna().unique()), key="audit_action")
+shown = log
+if referral:
+    shown = shown[shown["referral_id"].fillna("").str.contains(referral, case=False, regex=False)]
+if therapist:
+    shown = shown[shown["therapist_id"].fillna("").str.contains(therapist, case=False, regex=False)]
+if actors:
+    shown = shown[shown["actor"].isin(actors)]
+if actions:
+    shown = shown[shown["action"].isin(actions)]
+st.caption(f"{len(shown):,} of {len(log):,} entries shown.")
+st.dataframe(shown, hide_index=True)
 st.download_button(
     "Download the audit log (CSV)",
-    spreadsheet_safe(log).to_csv(index=False).encode("utf-8"),
+    spreadsheet_safe(shown).to_csv(index=False).encode("utf-8"),
     file_name="audit-log.csv",
     mime="text/csv",
 )
