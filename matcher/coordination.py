@@ -16,11 +16,14 @@ from enum import StrEnum
 
 from matcher.checkins import RuptureState, rupture_state
 from matcher.directory import Directory
-from matcher.scoring import Match, rank
+from matcher.scoring import Match, assess, match_at, rank
 from matcher.store import BatchBooking, Booking, BookingRequest, Store
 from matcher.triage import Outcome, Progress, Referral, open_slots, queue_order, triage
 
 HOLD_OPTIONS = 5  # therapists offered for a referral assigned by hand after the crisis protocol
+# An override that loses more than this much of the proposal's score (10 points out of 100)
+# asks the coordinator to confirm it.
+OVERRIDE_MARGIN = 0.10
 
 
 class Status(StrEnum):
@@ -144,6 +147,26 @@ def hold_options(state: QueueState, directory: Directory, referral: Referral) ->
     ranked = rank(directory, referral.preferences, top=HOLD_OPTIONS * 2, today=state.today)
     free = [m for m in ranked.matches if state.slots_left.get(m.therapist_id, 0) > 0]
     return free[:HOLD_OPTIONS]
+
+
+def matches_for(
+    state: QueueState, directory: Directory, referral: Referral, therapist_ids: Sequence[str]
+) -> list[Match]:
+    """Full matches (score, reasons) of some therapists for one referral, in the order given;
+    a therapist who no longer meets its musts is left out."""
+    a = assess(directory, referral.preferences, state.today)
+    position = {int(row): i for i, row in enumerate(a.rows)}
+    rows = [directory.row(t) for t in therapist_ids if t in directory.row_of]
+    return [
+        match_at(directory, referral.preferences, a, position[row], state.today)
+        for row in rows
+        if row in position
+    ]
+
+
+def needs_confirmation(proposed: float, chosen: float) -> bool:
+    """Whether overriding a proposal of score ``proposed`` with ``chosen`` loses too much."""
+    return proposed - chosen > OVERRIDE_MARGIN
 
 
 def rematch_options(state: QueueState, directory: Directory, referral_id: str) -> list[str]:

@@ -14,6 +14,8 @@ from matcher.coordination import (
     Status,
     accept,
     accept_all,
+    matches_for,
+    needs_confirmation,
     propose,
     rematch,
     rematch_options,
@@ -113,3 +115,17 @@ def test_slots_left_never_go_negative(tmp_path_factory: pytest.TempPathFactory, 
     taken = db.taken_slots()
     assert all(taken[t] <= after.capacity.get(t, 0) for t in taken)
     assert all(left > 0 for left in after.slots_left.values())
+
+
+def test_alternates_come_with_their_reasons_and_a_big_drop_asks_for_confirmation(
+    store: Store, demo: Directory
+) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    [outcome] = propose(state, demo, [state.with_status(Status.WAITING)[0].referral_id])
+    assert outcome.match is not None and outcome.alternates
+    others = matches_for(
+        state, demo, outcome.referral, [c.therapist_id for c in outcome.alternates]
+    )
+    assert [m.therapist_id for m in others] == [c.therapist_id for c in outcome.alternates]
+    assert [m.score for m in others] == pytest.approx([c.score for c in outcome.alternates])
+    assert needs_confirmation(0.70, 0.47) and not needs_confirmation(0.70, 0.65)

@@ -18,6 +18,8 @@ from matcher.coordination import (
     accept,
     accept_all,
     hold_options,
+    matches_for,
+    needs_confirmation,
     propose,
     rematch,
     rematch_options,
@@ -32,8 +34,9 @@ from matcher.explain import (
 )
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput, Problem, count_problems
+from matcher.scoring import Match
 from matcher.store import StoreError, export_day
-from matcher.triage import Outcome, load_queue
+from matcher.triage import Outcome, Referral, load_queue
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import DEMO_REFERRALS, current_directory, plain
 
@@ -49,6 +52,12 @@ st.caption(plain(f"Matching against {directory_name} ({len(directory):,} therapi
 def therapist_name(therapist_id: str) -> str:
     row = directory.row_of.get(therapist_id)
     return therapist_id if row is None else f"{directory.text['name'][row]} ({therapist_id})"
+
+
+def client_label(referral: Referral) -> str:
+    """'R00012 (J.)': the id with the client's name or initials when the referral has one."""
+    name = referral.client_name
+    return f"{referral.referral_id} ({name})" if name else referral.referral_id
 
 
 def show_problems(problems: tuple[Problem, ...]) -> None:
@@ -249,17 +258,17 @@ if proposal:
     st.dataframe(
         pd.DataFrame(
             {
-                "referral": [o.referral.referral_id for o in proposal],
+                "referral": [client_label(o.referral) for o in proposal],
                 "urgency": [o.referral.urgency for o in proposal],
                 "proposed therapist": [therapist_name(o.match.therapist_id) if o.match else ""
                                        for o in proposal],
-                "score": [round(o.match.score, 3) if o.match else None for o in proposal],
+                "match": [f"{o.match.score:.0%}" if o.match else "" for o in proposal],
                 "why / why not": [
                     explain(o.match, o.referral.preferences).reasons[0] if o.match
                     else describe_unassigned(o.unassigned, o.referral.preferences)  # type: ignore[arg-type]
                     for o in proposal
                 ],
-                "alternates": ["; ".join(f"{c.therapist_id} ({c.score:.2f})"
+                "alternates": ["; ".join(f"{therapist_name(c.therapist_id)} ({c.score:.0%})"
                                          for c in o.alternates) for o in proposal],
             }
         ),
@@ -275,38 +284,47 @@ if proposal:
         st.rerun()
 
     st.subheader("Review one referral")
-    pick = st.selectbox("Referral", [o.referral.referral_id for o in proposal], key="review")
+    pick = st.selectbox("Referral", [o.referral.referral_id for o in proposal],
+                        format_func=lambda rid: client_label(by_id[rid]), key="review")  # fmt: skip
     outcome = next(o for o in proposal if o.referral.referral_id == pick)
+    who = client_label(outcome.referral)
     if outcome.match is not None:
         words = explain(outcome.match, outcome.referral.preferences)
-        st.markdown(
-            plain(
-                f"Proposed: {therapist_name(outcome.match.therapist_id)}, "
-                f"score {outcome.match.score:.2f}"
-            )
-        )
+        st.markdown(plain(f"Proposed: {therapist_name(outcome.match.therapist_id)}, "
+                          f"match {outcome.match.score:.0%}"))  # fmt: skip
         st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
         match = outcome.match
         if st.button("Accept", key="accept_one"):
             decide(partial(accept, db, state, pick, match.therapist_id, actor, match.score),
-                   f"{pick} assigned to {match.therapist_id}.")  # fmt: skip
+                   f"{who} assigned to {therapist_name(match.therapist_id)}.")  # fmt: skip
     elif outcome.unassigned is not None:
         st.warning(plain(describe_unassigned(outcome.unassigned, outcome.referral.preferences)))
-    if outcome.alternates:
-        alternate = st.selectbox(
-            "Or assign an alternate",
-            [c.therapist_id for c in outcome.alternates],
-            format_func=lambda t: (
-                therapist_name(t)
-                + next(f" — score {c.score:.2f}" for c in outcome.alternates if c.therapist_id == t)
-            ),
-            key="alternate",
-        )
+    others = matches_for(state, directory, outcome.referral,
+                         [c.therapist_id for c in outcome.alternates])  # fmt: skip
+    if others:
+        proposed_score = outcome.match.score if outcome.match else None
+
+        def option(m: Match) -> str:
+            drop = "" if proposed_score is None else (
+                f", {round((proposed_score - m.score) * 100)} points below the proposal"
+            )  # fmt: skip
+            return f"{therapist_name(m.therapist_id)} — match {m.score:.0%}{drop}"
+
+        alternate = st.selectbox("Or assign an alternate", others, format_func=option,
+                                 key="alternate")  # fmt: skip
+        st.markdown("\n".join(
+            f"- {plain(r)}" for r in explain(alternate, outcome.referral.preferences).reasons
+        ))  # fmt: skip
         reason = st.text_input("Reason for choosing the alternate", key="override_reason")
-        if st.button("Assign the alternate", key="override"):
-            score = next(c.score for c in outcome.alternates if c.therapist_id == alternate)
-            decide(partial(accept, db, state, pick, alternate, actor, score, "override", reason),
-                   f"{pick} assigned to {alternate} (override).")  # fmt: skip
+        lost = 0 if proposed_score is None else round((proposed_score - alternate.score) * 100)
+        risky = proposed_score is not None and needs_confirmation(proposed_score, alternate.score)
+        sure = not risky or st.checkbox(
+            f"Yes: assign a match {lost} points below the proposal", key="override_sure"
+        )
+        if st.button("Assign the alternate", key="override", disabled=not sure):
+            decide(partial(accept, db, state, pick, alternate.therapist_id, actor,
+                           alternate.score, "override", reason),
+                   f"{who} assigned to {therapist_name(alternate.therapist_id)} (override).")  # fmt: skip
 
 flash = st.session_state.pop("flash", None)
 if flash:
