@@ -142,6 +142,11 @@ def accept_all(
     return store.book_all(requests, state.capacity, actor)
 
 
+def undo_accept_all(store: Store, batch: BatchBooking, actor: str) -> int:
+    """Undo a whole "accept all" as one step (refused once any of it has moved on)."""
+    return store.undo_batch(batch.booked, actor)
+
+
 def hold_options(state: QueueState, directory: Directory, referral: Referral) -> list[Match]:
     """Therapists with a free slot for a referral assigned by hand after the crisis protocol."""
     ranked = rank(directory, referral.preferences, top=HOLD_OPTIONS * 2, today=state.today)

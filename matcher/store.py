@@ -492,6 +492,32 @@ class Store:
                     refused.append(Refusal(request, str(error)))
         return BatchBooking(tuple(booked), tuple(refused))
 
+    def undo_batch(self, bookings: Sequence[Booking], actor: str) -> int:
+        """Take back a batch of bookings as one step (the coordinator's "undo accept all"):
+        their assignments are removed as if never made, in one transaction, and the undo is
+        audited. Refused, changing nothing, once any of them has a check-in or was released."""
+        codes = [b.checkin_code for b in bookings]
+        if not codes:
+            return 0
+        marks = ", ".join("?" for _ in codes)
+        with self._connect(write=True) as connection:
+            active = connection.execute(
+                f"SELECT COUNT(*) FROM assignments WHERE checkin_code IN ({marks}) "
+                "AND released_at IS NULL",
+                codes,
+            ).fetchone()[0]
+            rated = connection.execute(
+                f"SELECT COUNT(*) FROM checkins WHERE checkin_code IN ({marks})", codes
+            ).fetchone()[0]
+            if active != len(codes) or rated:
+                raise StoreError(
+                    "this batch can no longer be undone as one step: some of it was released, "
+                    "changed or already has check-ins"
+                )
+            connection.execute(f"DELETE FROM assignments WHERE checkin_code IN ({marks})", codes)
+            _audit(connection, actor, "undo accept all", detail=f"{len(codes)} assignments")
+        return len(codes)
+
     def release(self, referral_id: str, actor: str, reason: str) -> str:
         """Give the referral's slot back; returns the therapist it was with."""
         with self._connect(write=True) as connection:

@@ -19,6 +19,7 @@ from matcher.coordination import (
     propose,
     rematch,
     rematch_options,
+    undo_accept_all,
 )
 from matcher.directory import Directory
 from matcher.store import Store, StoreError
@@ -129,3 +130,34 @@ def test_alternates_come_with_their_reasons_and_a_big_drop_asks_for_confirmation
     assert [m.therapist_id for m in others] == [c.therapist_id for c in outcome.alternates]
     assert [m.score for m in others] == pytest.approx([c.score for c in outcome.alternates])
     assert needs_confirmation(0.70, 0.47) and not needs_confirmation(0.70, 0.65)
+
+
+@settings(max_examples=8, deadline=None)
+@given(first=st.integers(0, 30), count=st.integers(1, 15))
+def test_undoing_accept_all_restores_the_exact_previous_state(
+    tmp_path_factory: pytest.TempPathFactory, demo: Directory, first: int, count: int
+) -> None:
+    db = Store(tmp_path_factory.mktemp("u") / "c.db")
+    db.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    state = QueueState.from_store(db, demo, TODAY)
+    waiting = [r.referral_id for r in state.with_status(Status.WAITING)]
+    accept_all(db, state, propose(state, demo, waiting[:first]), "ana")  # what was there before
+    before = db.assignments(active_only=False)
+    state = QueueState.from_store(db, demo, TODAY)
+    batch = accept_all(db, state, propose(state, demo, waiting[first : first + count]), "ana")
+    assert undo_accept_all(db, batch, "ana") == len(batch.booked)
+    assert db.assignments(active_only=False).equals(before)
+    assert QueueState.from_store(db, demo, TODAY).slots_left == state.slots_left
+
+
+def test_an_accept_all_with_a_checkin_can_no_longer_be_undone(
+    store: Store, demo: Directory
+) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    waiting = [r.referral_id for r in state.with_status(Status.WAITING)][:3]
+    batch = accept_all(store, state, propose(state, demo, waiting), "ana")
+    first = batch.booked[0]
+    store.record_checkin(first.checkin_code, first.therapist_id, 1, dict.fromkeys(V.ITEMS, 4), "")
+    with pytest.raises(StoreError, match="no longer be undone"):
+        undo_accept_all(store, batch, "ana")
+    assert len(store.assignments()) == len(batch.booked)

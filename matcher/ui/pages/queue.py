@@ -23,6 +23,7 @@ from matcher.coordination import (
     propose,
     rematch,
     rematch_options,
+    undo_accept_all,
 )
 from matcher.explain import (
     CRISIS_STEPS,
@@ -275,9 +276,15 @@ if proposal:
         hide_index=True,
     )  # fmt: skip
     proposed = [o for o in proposal if o.match is not None]
+    if proposed:
+        st.caption(plain(
+            f"Accept all books these {len(proposed)} referrals with their proposed therapist "
+            "in one step; you can undo it as one step until a check-in arrives."
+        ))  # fmt: skip
     if proposed and st.button(f"Accept all {len(proposed)} proposed assignments", key="accept_all"):
         result = accept_all(db, state, proposed, actor)  # one transaction
-        refused = [f"{r.request.referral_id}: {r.why}" for r in result.refused]
+        refused = [f"{client_label(by_id[r.request.referral_id])}: {r.why}" for r in result.refused]
+        st.session_state["last_batch"] = result
         st.session_state["flash"] = f"Accepted {len(result.booked)} assignment(s)." + (
             f" Not booked: {'; '.join(refused)}." if refused else ""
         )
@@ -329,6 +336,12 @@ if proposal:
 flash = st.session_state.pop("flash", None)
 if flash:
     st.success(plain(flash))
+last = st.session_state.get("last_batch")
+undo = f"Undo the last 'accept all' ({len(last.booked)} assignments)" if last else ""
+if last is not None and last.booked and st.button(undo, key="undo_all"):
+    st.session_state.pop("last_batch", None)
+    decide(partial(undo_accept_all, db, last, actor),
+               f"Undone: {len(last.booked)} assignment(s) taken back.")  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
 # Release and export
