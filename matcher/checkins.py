@@ -28,6 +28,27 @@ PRIORITISED = 2  # ...that the client rated at least "important"
 SHARP_DROP = 2  # points lost on any item since the client's previous check-in
 
 
+# Words in a check-in comment that call for the crisis steps rather than a quiet pointer.
+DANGER_WORDS = (
+    "suicid", "kill", "end my life", "ending my life", "hurt myself", "harm myself",
+    "self-harm", "self harm", "want to die", "not safe", "unsafe", "don't feel safe",
+    "dont feel safe", "abuse", "hits me", "hit me", "threat",
+)  # fmt: skip
+
+
+def sounds_urgent(comment: str) -> bool:
+    """Whether a comment uses words of danger or harm (read generously: a false alarm costs a
+    crisis box; a miss costs far more)."""
+    text = comment.lower()
+    return any(word in text for word in DANGER_WORDS)
+
+
+def worrying(checkin: CheckIn) -> bool:
+    """A check-in that calls for the crisis steps now: feeling safe rated at or below LOW, or
+    a comment with words of danger or harm."""
+    return checkin.ratings["safe"] <= LOW or sounds_urgent(checkin.comment)
+
+
 @dataclass(frozen=True)
 class CheckIn:
     therapist_id: str

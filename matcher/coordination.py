@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from matcher.checkins import RuptureState, rupture_state
+from matcher.checkins import CheckIn, RuptureState, rupture_state, worrying
 from matcher.directory import Directory
 from matcher.scoring import Match, assess, match_at, rank
 from matcher.store import BatchBooking, Booking, BookingRequest, Store
@@ -29,6 +29,7 @@ OVERRIDE_MARGIN = 0.10
 class Status(StrEnum):
     """Where a referral stands; the one list of status names."""
 
+    ALARM = "worrying check-in"
     CRISIS_HOLD = "crisis hold"
     RUPTURE_REMATCH = "rupture: rematch"
     RUPTURE_REPAIR = "rupture: repair"
@@ -45,6 +46,8 @@ class QueueState:
     capacity: Mapping[str, int]  # therapist -> open slots in the directory
     slots_left: Mapping[str, int]  # therapist -> slots not yet booked (only those above 0)
     ruptures: Mapping[str, RuptureState]  # referral -> its ruptures, when there are any
+    commented: Mapping[str, tuple[CheckIn, ...]]  # referral -> its check-ins with a comment
+    alarms: frozenset[str]  # referrals with a worrying check-in: the crisis steps come first
 
     @classmethod
     def from_store(cls, store: Store, directory: Directory, today: date) -> QueueState:
@@ -58,13 +61,18 @@ class QueueState:
             t: n - taken.get(t, 0) for t, n in capacity.items() if n - taken.get(t, 0) > 0
         }
         by_id = {r.referral_id: r for r in referrals}
+        history = {rid: store.checkins_for(code) for rid, code in codes.items() if rid in by_id}
         ruptures = {
             rid: state
-            for rid, code in codes.items()
-            if rid in by_id
-            and (state := rupture_state(store.checkins_for(code), by_id[rid].preferences))
-            is not None
+            for rid, checkins in history.items()
+            if (state := rupture_state(checkins, by_id[rid].preferences)) is not None
         }
+        commented = {
+            rid: found
+            for rid, checkins in history.items()
+            if (found := tuple(c for c in checkins if c.comment.strip()))
+        }
+        alarms = frozenset(rid for rid, checkins in history.items() if any(map(worrying, checkins)))
         return cls(
             today=today,
             referrals=tuple(queue_order(referrals, today)),
@@ -73,6 +81,8 @@ class QueueState:
             capacity=capacity,
             slots_left=slots_left,
             ruptures=ruptures,
+            commented=commented,
+            alarms=alarms,
         )
 
     @property
@@ -81,6 +91,8 @@ class QueueState:
 
     def status(self, referral: Referral) -> Status:
         rid = referral.referral_id
+        if rid in self.alarms:
+            return Status.ALARM
         if rid in self.ruptures:
             return (
                 Status.RUPTURE_REPAIR

@@ -26,21 +26,6 @@ HELP_IS_THERE = (
     "If things ever feel like too much, you can call or text 988 (Suicide & Crisis Lifeline, "
     "US) at any hour, to talk it through with someone."
 )
-# Words in a check-in comment that call for the crisis steps rather than a quiet pointer.
-DANGER_WORDS = (
-    "suicid", "kill", "end my life", "ending my life", "hurt myself", "harm myself",
-    "self-harm", "self harm", "want to die", "not safe", "unsafe", "don't feel safe",
-    "dont feel safe", "abuse", "hits me", "hit me", "threat",
-)  # fmt: skip
-
-
-def sounds_urgent(comment: str) -> bool:
-    """Whether a comment uses words of danger or harm (read generously: a false alarm costs a
-    crisis box; a miss costs far more)."""
-    text = comment.lower()
-    return any(word in text for word in DANGER_WORDS)
-
-
 RATING_SCALE = {1: "not at all", 2: "a little", 3: "somewhat", 4: "mostly", 5: "completely"}
 WHO_NEEDS_HELP = {  # the intake's question "who is this for", by age group
     "children": "A child",

@@ -161,3 +161,19 @@ def test_an_accept_all_with_a_checkin_can_no_longer_be_undone(
     with pytest.raises(StoreError, match="no longer be undone"):
         undo_accept_all(store, batch, "ana")
     assert len(store.assignments()) == len(batch.booked)
+
+
+def test_a_worrying_comment_raises_the_referral_to_the_top(store: Store, demo: Directory) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    waiting = [r.referral_id for r in state.with_status(Status.WAITING)][:2]
+    batch = accept_all(store, state, propose(state, demo, waiting), "ana")
+    calm, worried = batch.booked[0], batch.booked[1]
+    fine = dict.fromkeys(V.ITEMS, 4)
+    store.record_checkin(calm.checkin_code, calm.therapist_id, 1, fine, "Going well, thanks")
+    store.record_checkin(worried.checkin_code, worried.therapist_id, 1, fine,
+                         "I have been thinking about ending my life")  # fmt: skip
+    after = QueueState.from_store(store, demo, TODAY)
+    assert after.status(after.by_id[worried.referral_id]) == Status.ALARM
+    assert after.status(after.by_id[calm.referral_id]) == Status.ASSIGNED
+    assert [c.comment for c in after.commented[calm.referral_id]] == ["Going well, thanks"]
+    assert [r.referral_id for r in after.with_status(Status.ALARM)] == [worried.referral_id]

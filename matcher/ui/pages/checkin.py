@@ -8,6 +8,7 @@ import streamlit as st
 
 from matcher import vocabulary as V
 from matcher import words as W
+from matcher.checkins import LOW, sounds_urgent
 from matcher.store import MAX_COMMENT, StoreError
 from matcher.ui.auth import store
 from matcher.ui.common import STORE_FAILURES, crisis_resources, current_directory, plain
@@ -125,6 +126,6 @@ if sent:
     except STORE_FAILURES:
         st.error(NOT_SAVED)
         st.stop()
-    worrying = ratings["safe"] <= 2 or W.sounds_urgent(comment)
+    worrying = ratings["safe"] <= LOW or sounds_urgent(comment)
     st.session_state["checked_in"] = "worrying" if worrying else "fine"
     st.rerun()

@@ -123,6 +123,24 @@ state = QueueState.from_store(db, directory, today)
 assigned_to, codes = state.assigned_to, state.codes
 
 # ---------------------------------------------------------------------------------------------
+# A worrying check-in (feeling safe rated low, or words of danger in a comment) comes first
+
+alarmed = state.with_status(Status.ALARM)
+if alarmed:
+    with st.container(border=True):
+        st.error(
+            f"{len(alarmed)} client(s) sent a check-in that calls for a person now. Follow the "
+            "crisis steps.",
+            icon=":material/emergency:",
+        )
+        st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
+        for r in alarmed:
+            st.markdown(plain(f"{client_label(r)} {r.contact} — with "
+                              f"{therapist_name(state.assigned_to[r.referral_id])}"))  # fmt: skip
+            for checkin in state.commented.get(r.referral_id, ()):
+                st.text(f"Session {checkin.session}: {checkin.comment}")  # never markdown
+
+# ---------------------------------------------------------------------------------------------
 # Crisis hold: never auto-assigned
 
 held = state.with_status(Status.CRISIS_HOLD)
@@ -159,13 +177,20 @@ if held:
 
 by_id = state.by_id
 strained = state.ruptures
-if strained:
+if strained or state.commented:
     st.header("Relationships that need attention")
-    for rid, strain in sorted(strained.items()):
+    st.caption("Ruptures in check-ins, and every comment a client wrote, newest session last.")
+    for rid in sorted(set(strained) | set(state.commented)):
         current = assigned_to[rid]
+        strain = strained.get(rid)
         with st.container(border=True):
-            st.markdown(plain(f"{rid} with {therapist_name(current)}: "
-                              f"{describe_rupture(strain.last)}"))  # fmt: skip
+            what = describe_rupture(strain.last) if strain else "a comment in a check-in."
+            st.markdown(plain(f"{client_label(by_id[rid])} with {therapist_name(current)}: "
+                              f"{what}"))  # fmt: skip
+            for checkin in state.commented.get(rid, ()):
+                st.text(f"Session {checkin.session}: {checkin.comment}")  # never markdown
+            if strain is None:
+                continue
             if strain.step == "repair":
                 st.markdown(plain(REPAIR_STEP))
                 continue
