@@ -22,6 +22,7 @@ import numpy as np
 from matcher import vocabulary as V
 from matcher.directory import Bool, Directory, Float, Index
 from matcher.preferences import Location, Payment, Preferences
+from matcher.words import KM_PER_MILE
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_KM = 5000.0  # the farthest a relaxation widens the search
@@ -180,7 +181,10 @@ def _age_words(p: Preferences) -> str:
 
 
 def _km(p: Preferences) -> str:
-    return f"{p.location.max_km:g} km" if p.location else "your distance"
+    """The travel limit in the product's unit (computed in km, said in miles)."""
+    if p.location is None:
+        return "your distance"
+    return f"{p.location.max_km / KM_PER_MILE:,.0f} miles"
 
 
 CONSTRAINTS: tuple[Constraint, ...] = (

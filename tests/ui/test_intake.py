@@ -1,0 +1,98 @@
+"""The intake keeps every answer, finds a ZIP code offline, and saves and loads answers."""
+
+from __future__ import annotations
+
+import json
+
+from matcher.places import locate
+from matcher.preferences import parse_preferences
+from matcher.ui.common import INTAKE, RESULTS
+from tests.conftest import DATA
+from tests.ui.test_app import app, submit_intake
+
+ANSWERS = {
+    "concerns": ["anxiety", "trauma_ptsd"],
+    "gender": "man",
+    "gender_must": "Must",
+    "insurance": "Tricare",
+    "sliding": True,
+    "first_time": True,
+    "format": "in_person",
+    "miles": 40,
+    "zip": "27601",
+    "essential": ["valued", "heard"],
+    "priority_safe": 2,
+    "safety": "No",
+}
+
+
+def test_every_answer_survives_change_your_answers() -> None:
+    at = submit_intake(app(), **ANSWERS)
+    assert not at.exception and at.title[0].value == "Your matches"
+    at.switch_page(INTAKE).run()  # "Change your answers"
+    assert not at.exception
+    for key, value in ANSWERS.items():
+        widget = next(w for w in at.main if getattr(w, "key", None) == key)
+        assert widget.value == value, key  # type: ignore[attr-defined]
+    assert at.selectbox(key="state").value == "NC"
+
+
+def test_a_zip_code_is_found_offline_and_sets_the_distance() -> None:
+    place = locate("27601")
+    assert place is not None and place.state == "NC" and place.city == "Raleigh"
+    assert locate("00000") is None and locate("2760") is None and locate("abcde") is None
+    at = submit_intake(app(), zip="27601", format="in_person", miles=10)
+    p = at.session_state["preferences"]
+    assert p.location is not None
+    assert abs(p.location.lat - place.lat) < 1e-9
+    assert abs(p.location.max_km - 10 * 1.609344) < 1e-9
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    assert "miles" in text and " km " not in text
+
+
+def test_an_unknown_zip_code_is_asked_about_not_guessed() -> None:
+    at = submit_intake(app(), zip="00000")
+    assert "don't know the ZIP code 00000" in at.error[0].value
+    assert "preferences" not in at.session_state
+
+
+def test_the_safety_question_has_no_default_and_unsure_still_shows_help() -> None:
+    at = app()
+    assert at.radio(key="safety").value is None
+    at = submit_intake(app(), safety="I'd rather not say")
+    assert any("988" in i.value for i in at.info)
+    assert not any("988" in e.value for e in at.error)  # not the emergency box
+
+
+def test_saved_answers_load_back_into_the_same_matches() -> None:
+    at = submit_intake(app(), **ANSWERS)
+    saved = at.get("download_button")
+    before = [h.value for h in at.subheader]
+    text = next(b for b in saved if b.proto.label.startswith("Save my answers"))
+    body = text.proto.url if False else at.session_state["preferences"].model_dump_json()
+    loaded = parse_preferences(json.loads(body))
+    assert loaded == at.session_state["preferences"]
+    fresh = app()
+    fresh.file_uploader(key="load").set_value(("mine.json", body.encode(), "application/json"))
+    fresh.run()
+    assert not fresh.exception
+    fresh.switch_page(RESULTS).run()
+    assert [h.value for h in fresh.subheader] == before
+    fresh.switch_page(INTAKE).run()
+    assert fresh.multiselect(key="concerns").value == ANSWERS["concerns"]
+
+
+def test_a_bad_answers_file_is_refused_with_its_problems() -> None:
+    at = app()
+    at.file_uploader(key="load").set_value(("mine.json", b'{"state": "Narnia"}', "text/json"))
+    at.run()
+    assert not at.exception
+    assert any("state" in e.value for e in at.error)
+    assert "preferences" not in at.session_state
+    assert json.loads((DATA / "example_preferences.json").read_text())["state"]
+
+
+def test_the_few_items_picked_are_essential_and_the_rest_keep_their_level() -> None:
+    at = submit_intake(app(), essential=["valued", "heard"], priority_safe=2, priority_seen=0)
+    p = at.session_state["preferences"].priorities
+    assert (p.valued, p.heard, p.safe, p.seen, p.honest) == (3, 3, 2, 0, 1)
