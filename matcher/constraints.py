@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from matcher import vocabulary as V
-from matcher.directory import Bool, Directory, Float, Index
+from matcher.directory import Bool, Directory, Float, Index, Scope
 from matcher.preferences import Location, Payment, Preferences
 from matcher.words import KM_PER_MILE
 
@@ -29,18 +29,28 @@ MAX_KM = 5000.0  # the farthest a relaxation widens the search
 
 
 class Reach:
-    """What several rules share for one client, computed once: licensure, formats, distances."""
+    """What several rules share for one client, computed once: formats and distances.
 
-    def __init__(self, directory: Directory, preferences: Preferences) -> None:
+    Rules are evaluated only over ``rows``, the therapists licensed in the client's state (its
+    :class:`~matcher.directory.Scope`): every other therapist fails 'license', the funnel's
+    first rule, so no other rule's answer about them is ever counted. Every mask is over
+    ``rows``, in that order.
+    """
+
+    def __init__(
+        self, directory: Directory, preferences: Preferences, scope: Scope | None = None
+    ) -> None:
         self.d, self.p = directory, preferences
+        if scope is None or scope.state != preferences.state:
+            scope = Scope(directory, preferences.state)
+        self.scope = scope
+        self.rows = scope.rows
 
     def eased(self, preferences: Preferences) -> Reach:
         """The same facts for eased preferences, reusing whatever the easing leaves unchanged
-        (no easing changes the state; only some change the location or format)."""
-        other = Reach(self.d, preferences)
-        for name in ("licensed", "in_person", "telehealth"):
-            if name in self.__dict__:
-                other.__dict__[name] = self.__dict__[name]
+        (no easing changes the state, so the scope and its tag tests stay; only some change the
+        location or format)."""
+        other = Reach(self.d, preferences, self.scope)
         if (
             "km" in self.__dict__
             and preferences.location is not None
@@ -54,26 +64,34 @@ class Reach:
                 other.__dict__["km"] = self.__dict__["km"]
         return other
 
-    @cached_property
+    def everyone(self) -> Bool:
+        return np.ones(self.rows.size, dtype=bool)
+
+    @property
     def licensed(self) -> Bool:
-        return self.d.tags["states"].has(self.p.state)
+        """All True: ``rows`` are the therapists licensed in the client's state."""
+        return self.everyone()
 
-    @cached_property
+    @property
     def in_person(self) -> Bool:
-        return self.d.tags["formats"].has("in_person")
+        return self.scope.has("formats", "in_person")
 
-    @cached_property
+    @property
     def telehealth(self) -> Bool:
-        return self.d.tags["formats"].has("telehealth")
+        return self.scope.has("formats", "telehealth")
 
     @cached_property
     def km(self) -> Float:
-        """Distance to every licensed in-person therapist (NaN elsewhere or when unknown)."""
-        out = np.full(len(self.d), np.nan)
+        """Distance to every in-person therapist in ``rows`` (NaN elsewhere or when unknown)."""
+        out = np.full(self.rows.size, np.nan)
         if self.p.location is not None:
-            rows = np.flatnonzero(self.licensed & self.in_person)  # only where it can matter
-            out[rows] = distance_km(self.d, rows, self.p.location)
+            where = np.flatnonzero(self.in_person)  # only where it can matter
+            out[where] = distance_km(self.d, self.rows[where], self.p.location)
         return out
+
+    def km_at(self, rows: Index) -> Float:
+        """``km`` of directory ``rows``, each one of ``self.rows``."""
+        return self.km[np.searchsorted(self.rows, rows)]
 
 
 def distance_km(d: Directory, rows: Index, location: Location) -> Float:
@@ -94,7 +112,7 @@ class Constraint:
     """One hard rule: its mask, its easing, and its words."""
 
     name: str
-    mask: Callable[[Reach], Bool]  # over the whole directory; True = passes
+    mask: Callable[[Reach], Bool]  # over Reach.rows; True = passes
     excluded: Callable[[Preferences, bool], str]  # "(are) not licensed in Ohio"; bool = plural
     needs: Callable[[Preferences], str]  # what a therapist needs to pass: "speaks Spanish"
     ease: Callable[[Preferences], Preferences | None] = _never  # the one easing offered
@@ -108,7 +126,7 @@ def _verb(plural: bool) -> tuple[str, str]:
 
 def _format(r: Reach) -> Bool:
     if r.p.format == "either":
-        return np.ones(len(r.d), dtype=bool)
+        return r.everyone()
     return r.in_person if r.p.format == "in_person" else r.telehealth
 
 
@@ -116,7 +134,7 @@ def _distance(r: Reach) -> Bool:
     """In person within max_km; with 'either', online also counts as within reach."""
     p = r.p
     if p.location is None or p.format == "telehealth":
-        return np.ones(len(r.d), dtype=bool)
+        return r.everyone()
     near = r.km <= p.location.max_km  # NaN (not measured) compares False
     if p.format == "either":
         return near | r.telehealth
@@ -131,24 +149,24 @@ def _wider(p: Preferences) -> Preferences | None:
 
 
 def _payment(r: Reach) -> Bool:
-    d, payment = r.d, r.p.payment
+    scope, payment = r.scope, r.p.payment
     if not payment.constrained:
-        return np.ones(len(d), dtype=bool)
-    ok = np.zeros(len(d), dtype=bool)
+        return r.everyone()
+    ok = np.zeros(len(scope), dtype=bool)
     if payment.insurance is not None:
-        ok |= d.tags["insurance"].has(payment.insurance)
+        ok |= scope.has("insurance", payment.insurance)
     if payment.max_fee is not None:
-        ok |= d.numbers["fee"] <= payment.max_fee  # NaN (no fee listed) compares False
+        ok |= scope.number("fee") <= payment.max_fee  # NaN (no fee listed) compares False
     if payment.sliding_scale_ok:
-        ok |= d.flags["sliding_scale"]
+        ok |= scope.flag("sliding_scale")
     return ok
 
 
 def _gender(r: Reach) -> Bool:
     wish = r.p.therapist_gender
     if wish is None or not wish.required:
-        return np.ones(len(r.d), dtype=bool)
-    return np.asarray(r.d.gender == list(V.GENDERS).index(wish.value))
+        return r.everyone()
+    return np.asarray(r.scope.gender == list(V.GENDERS).index(wish.value))
 
 
 def _gender_wish(p: Preferences) -> Preferences | None:
@@ -161,8 +179,8 @@ def _gender_wish(p: Preferences) -> Preferences | None:
 def _identities(r: Reach) -> Bool:
     wanted = r.p.therapist_identities
     if not (wanted.required and wanted.values):
-        return np.ones(len(r.d), dtype=bool)
-    return np.asarray(r.d.tags["identities"].count(wanted.values) == len(wanted.values))
+        return r.everyone()
+    return np.asarray(r.scope.count("identities", wanted.values) == len(wanted.values))
 
 
 def _identity_wish(p: Preferences) -> Preferences | None:
@@ -215,27 +233,19 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     ),
     Constraint(
         "capacity",
-        mask=lambda r: r.d.flags["accepting_new_clients"] & (r.d.numbers["open_slots"] > 0),
+        mask=lambda r: r.scope.flag("accepting_new_clients") & (r.scope.number("open_slots") > 0),
         excluded=lambda p, pl: f"{_verb(pl)[0]} not taking new clients right now",
         needs=lambda p: "has an open slot",
     ),
     Constraint(
         "age_group",
-        mask=lambda r: (
-            r.d.tags["ages_served"].has(r.p.age_group)
-            if r.p.age_group
-            else np.ones(len(r.d), dtype=bool)
-        ),
+        mask=lambda r: r.scope.has("ages_served", r.p.age_group) if r.p.age_group else r.everyone(),
         excluded=lambda p, pl: f"{_verb(pl)[1]} not work with {_age_words(p)}",
         needs=lambda p: f"works with {_age_words(p)}",
     ),
     Constraint(
         "language",
-        mask=lambda r: (
-            r.d.tags["languages"].has(r.p.language)
-            if r.p.language
-            else np.ones(len(r.d), dtype=bool)
-        ),
+        mask=lambda r: r.scope.has("languages", r.p.language) if r.p.language else r.everyone(),
         excluded=lambda p, pl: f"{_verb(pl)[1]} not offer sessions in {p.language}",
         needs=lambda p: f"speaks {p.language}",
     ),
@@ -279,22 +289,32 @@ class Relaxation:
 
 
 def masks(
-    directory: Directory, preferences: Preferences, names: Sequence[str] = NAMES
+    directory: Directory,
+    preferences: Preferences,
+    names: Sequence[str] = NAMES,
+    scope: Scope | None = None,
 ) -> tuple[dict[str, Bool], Reach]:
-    """Each named rule's mask over the whole directory, and the shared facts behind them."""
-    reach = Reach(directory, preferences)
+    """Each named rule's mask over the rows licensed in the client's state (``Reach.rows``),
+    and the shared facts behind them. ``scope`` may be one shared with other clients of the
+    same state, whose tag tests are then reused."""
+    reach = Reach(directory, preferences, scope)
     return {name: BY_NAME[name].mask(reach) for name in names}, reach
 
 
 def funnel(passes: Mapping[str, Bool], n: int) -> tuple[Bool, dict[str, int]]:
-    """(eligible, excluded counts) with each therapist counted under the first rule it fails."""
-    eligible = np.ones(n, dtype=bool)
-    excluded: dict[str, int] = {}
+    """(eligible, excluded counts) with each of the ``n`` therapists counted under the first
+    rule it fails. ``passes`` cover the rows scanned (``Reach.rows``); every other therapist is
+    not licensed in the client's state and so fails 'license', the first rule."""
+    scanned = passes[NAMES[0]].size
+    eligible = np.ones(scanned, dtype=bool)
+    remaining = scanned
+    excluded: dict[str, int] = {NAMES[0]: n - scanned} if n > scanned else {}
     for name in NAMES:
-        removed = int(np.count_nonzero(eligible & ~passes[name]))
-        if removed:
-            excluded[name] = removed
         eligible &= passes[name]
+        left = int(np.count_nonzero(eligible))
+        if left < remaining:
+            excluded[name] = excluded.get(name, 0) + remaining - left
+        remaining = left
     return eligible, excluded
 
 
@@ -308,8 +328,10 @@ def relaxations(
     """Each single easing of the client's rules, with the therapists it would add (and, when
     ``main`` marks who lists the client's first-named concern, how many of those it adds).
 
-    Only the eased rule and the rules it touches are recomputed, reusing the licensure, formats
-    and distances already worked out in ``reach``; every other mask is reused as it is.
+    ``passes`` and ``main`` cover ``reach.rows`` (the rows licensed in the client's state; no
+    easing changes the state). Only the eased rule and the rules it touches are recomputed,
+    reusing the tag tests and distances already worked out in ``reach``; every other mask is
+    reused as it is.
     """
     p = preferences
     reach = reach or Reach(directory, p)
@@ -319,7 +341,7 @@ def relaxations(
         if eased is None:
             continue
         affected = (rule.name, *rule.touches)
-        others = np.ones(len(directory), dtype=bool)
+        others = reach.everyone()
         for name in NAMES:
             if name not in affected:
                 others &= passes[name]
@@ -335,7 +357,9 @@ def relaxations(
 
 
 def blocking(passes: Mapping[str, Bool]) -> tuple[str, ...]:
-    """Rules that no therapist licensed in the client's state passes (why nobody fits)."""
+    """Rules that no therapist licensed in the client's state passes (why nobody fits).
+
+    ``passes`` cover the rows scanned (all licensed, see ``Reach``) or the whole directory."""
     licensed = passes["license"]
     if not licensed.any():
         return ("license",)

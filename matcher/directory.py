@@ -43,7 +43,9 @@ NO_DAY = np.iinfo(np.int32).min  # a date that was not given
 class TagSet:
     """A list column as bit sets: row r holds tag j when bit j of ``bits[r]`` is set.
 
-    ``bits`` has shape (n, words); words = ceil(len(vocabulary) / 64). Tags are matched
+    ``bits`` has shape (n, words); words = ceil(len(vocabulary) / 64). It is stored column-major
+    (each word's column contiguous): a tag test reads one word of every row, and a strided read
+    of a row-major array pulls every word through the cache. Tags are matched
     case-insensitively; ``vocabulary`` keeps the first spelling seen, for display.
     """
 
@@ -64,32 +66,38 @@ class TagSet:
                 pattern[code // 64] |= np.uint64(1) << np.uint64(code % 64)
         return pattern
 
+    def word(self, word: int, rows: Index | None = None) -> Words:
+        """(n,) or (len(rows),) one word of each row: a contiguous read or one gather."""
+        column = self.bits[:, word]  # contiguous (column-major storage)
+        return column if rows is None else column[rows]
+
     def count(self, tags: Iterable[str], rows: Index | None = None) -> npt.NDArray[np.uint8]:
         """How many of ``tags`` each row holds."""
         pattern = self.query(tags)
-        bits = self.bits if rows is None else self.bits[rows]
-        total = np.zeros(bits.shape[0], dtype=np.uint8)
-        for word in np.flatnonzero(pattern):
-            total += np.bitwise_count(bits[:, word] & pattern[word])
+        total = np.zeros(self.bits.shape[0] if rows is None else rows.size, dtype=np.uint8)
+        for word in np.flatnonzero(pattern).tolist():
+            total += np.bitwise_count(self.word(word, rows) & pattern[word])
         return total
 
     def has_any(self, tags: Iterable[str], rows: Index | None = None) -> Bool:
         pattern = self.query(tags)
-        bits = self.bits if rows is None else self.bits[rows]
-        found = np.zeros(bits.shape[0], dtype=bool)
-        for word in np.flatnonzero(pattern):
-            found |= (bits[:, word] & pattern[word]) != 0
+        found = np.zeros(self.bits.shape[0] if rows is None else rows.size, dtype=bool)
+        for word in np.flatnonzero(pattern).tolist():
+            found |= (self.word(word, rows) & pattern[word]) != 0
         return found
 
     def has(self, tag: str, rows: Index | None = None) -> Bool:
         return self.has_any((tag,), rows)
 
     def tags_of(self, row: int) -> tuple[str, ...]:
-        return tuple(
-            tag
-            for code, tag in enumerate(self.vocabulary)
-            if int(self.bits[row, code // 64]) >> (code % 64) & 1
-        )
+        found = []
+        for w in range(self.bits.shape[1]):
+            word = int(self.bits[row, w])
+            while word:  # one step per tag held, not per vocabulary word
+                low = word & -word
+                found.append(self.vocabulary[w * 64 + low.bit_length() - 1])
+                word ^= low
+        return tuple(found)
 
     @classmethod
     def encode(cls, column: pd.Series, vocabulary: Sequence[str] | None = None) -> TagSet:
@@ -104,12 +112,13 @@ class TagSet:
             vocabulary = sorted(seen.values(), key=str.lower)
         index = {tag.lower(): code for code, tag in enumerate(vocabulary)}
         n_words = max(1, -(-len(vocabulary) // 64))
-        unique_bits = np.zeros((len(uniques), n_words), dtype=np.uint64)
+        unique_bits = np.zeros((n_words, len(uniques)), dtype=np.uint64)
         for u, words in enumerate(split):
             for word in words:
                 code = index[word.lower()]
-                unique_bits[u, code // 64] |= np.uint64(1) << np.uint64(code % 64)
-        return cls(tuple(vocabulary), unique_bits[codes])
+                unique_bits[code // 64, u] |= np.uint64(1) << np.uint64(code % 64)
+        # (words, n) row-major is (n, words) column-major: each word's column contiguous.
+        return cls(tuple(vocabulary), np.take(unique_bits, codes, axis=1).T)
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,9 +142,17 @@ class Directory:
     prior: Prior  # learned from this directory's check-ins when it was loaded
     next_opening: npt.NDArray[np.int32]  # days since 1970-01-01, NO_DAY when unknown
     confirmed: npt.NDArray[np.int32]  # days since 1970-01-01, NO_DAY when never
+    # Rows licensed in each state, in tags["states"] vocabulary order (a therapist licensed in
+    # several states is in each): a client scans only those licensed where they live.
+    state_rows: tuple[Index, ...]
 
     def __len__(self) -> int:
         return int(self.ids.size)
+
+    def licensed_in(self, state: str) -> Index:
+        """Rows (ascending) of the therapists licensed in ``state``; read-only."""
+        code = self.tags["states"].codes.get(state.lower())
+        return _NO_ROWS if code is None else self.state_rows[code]
 
     @property
     def directory_mean(self) -> Float:
@@ -180,6 +197,59 @@ class Directory:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n[:, None] > 0, (prior_sum + sums) / n[:, None], np.nan)
         return _with_rapport(self, n, mean, self.prior)
+
+
+class Scope:
+    """The therapists licensed in one state, and each column test over them, computed once.
+
+    Most of a directory fails the licence rule, so a client's other rules are evaluated only over
+    these ``rows`` (ascending directory rows). Clients from one state may share a Scope
+    (``scoring.rank_many`` does): a tag test such as "speaks Spanish" or a gathered column is
+    then computed once for all of them. Every array is over ``rows``, in that order, and
+    read-only, since clients share it.
+    """
+
+    def __init__(self, directory: Directory, state: str) -> None:
+        self.d, self.state = directory, state
+        self.rows = directory.licensed_in(state)
+        self._memo: dict[tuple[str, ...], npt.NDArray[Any]] = {}
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    def has(self, column: str, tag: str) -> Bool:
+        """Who holds ``tag`` in the list ``column``."""
+        key = ("has", column, tag.lower())
+        if key not in self._memo:
+            self._memo[key] = _frozen(self.d.tags[column].has(tag, self.rows))
+        found: Bool = self._memo[key]
+        return found
+
+    def count(self, column: str, tags: Sequence[str]) -> npt.NDArray[np.uint8]:
+        """How many of ``tags`` each holds in the list ``column``."""
+        key = ("count", column, *sorted(tag.lower() for tag in tags))
+        if key not in self._memo:
+            self._memo[key] = _frozen(self.d.tags[column].count(tags, self.rows))
+        held: npt.NDArray[np.uint8] = self._memo[key]
+        return held
+
+    def number(self, name: str) -> Float:
+        key = ("number", name)
+        if key not in self._memo:
+            self._memo[key] = _frozen(self.d.numbers[name][self.rows])
+        values: Float = self._memo[key]
+        return values
+
+    def flag(self, name: str) -> Bool:
+        key = ("flag", name)
+        if key not in self._memo:
+            self._memo[key] = _frozen(self.d.flags[name][self.rows])
+        values: Bool = self._memo[key]
+        return values
+
+    @cached_property
+    def gender(self) -> npt.NDArray[np.int8]:
+        return _frozen(self.d.gender[self.rows])
 
 
 def load_directory(source: Source, max_rows: int = MAX_ROWS) -> Directory:
@@ -240,6 +310,7 @@ def encode(table: pd.DataFrame, source: str = "directory") -> Directory:
         prior=learn(checkins_n, mean),
         next_opening=_frozen(_days(table["next_opening"])),
         confirmed=_frozen(_days(table["availability_confirmed"])),
+        state_rows=_rows_per_tag(tags["states"]),
     )
     return _with_rapport(base, checkins_n, mean, base.prior)
 
@@ -255,6 +326,14 @@ def _with_rapport(directory: Directory, n: Int, mean: Float, prior: Prior) -> Di
         rapport_sd=_frozen(measured.sd),
         reliability=_frozen(measured.reliability),
         prior=prior,
+    )
+
+
+def _rows_per_tag(tags: TagSet) -> tuple[Index, ...]:
+    """For each tag of the vocabulary, the rows holding it (ascending, read-only)."""
+    return tuple(
+        _frozen(np.flatnonzero(tags.word(code // 64) & (np.uint64(1) << np.uint64(code % 64))))
+        for code in range(len(tags.vocabulary))
     )
 
 
@@ -274,3 +353,6 @@ A = TypeVar("A", bound=np.ndarray[Any, Any])
 def _frozen(array: A) -> A:
     array.flags.writeable = False
     return array
+
+
+_NO_ROWS: Index = _frozen(np.zeros(0, dtype=np.intp))

@@ -32,7 +32,7 @@ from matcher import constraints as C
 from matcher import groups as G
 from matcher import vocabulary as V
 from matcher.constraints import Reach, Relaxation
-from matcher.directory import NO_DAY, Bool, Directory, Float, Index
+from matcher.directory import NO_DAY, Bool, Directory, Float, Index, Scope
 from matcher.preferences import Preferences
 
 BASELINE = 0.5  # the score of an average eligible therapist with unmeasured rapport
@@ -101,9 +101,9 @@ class Assessment:
     similarity: Float  # (m, 6)
     weights: Float  # (6,) effective weights: the client's, renormalised over active groups
     active: tuple[str, ...]
-    masks: Mapping[str, Bool]  # per constraint over the whole directory; True = passes
+    masks: Mapping[str, Bool]  # per constraint over reach.rows (licensed in the client's state)
     excluded: Mapping[str, int]  # funnel counts, nonzero only
-    reach: Reach  # distances and licensure, computed once and reused
+    reach: Reach  # the rows scanned, tag tests and distances, computed once and reused
 
     def restricted(self, positions: Index) -> Assessment:
         """Only the therapists at ``positions``, in that order, and nothing directory-wide: what
@@ -156,15 +156,49 @@ def rank(
     """The ``top`` therapists for a client, with facts, exclusions and relaxations."""
     if top < 1:
         raise ValueError("top must be at least 1")
+    return _rank(directory, preferences, top, today or date.today(), None)
+
+
+def rank_many(
+    directory: Directory,
+    preferences: Sequence[Preferences],
+    top: int = 10,
+    today: date | None = None,
+) -> list[Ranking]:
+    """Rank several clients against one encoded directory (one ``today`` for all); the same
+    rankings as ``rank`` one at a time, in the order given.
+
+    Clients are taken state by state: the clients of one state share one ``Scope`` (its rows
+    and every tag test and column gathered over them), so what depends only on the state or
+    on a wish many clients share, such as capacity or "speaks Spanish", is computed once per
+    state rather than once per client. One state's scope is dropped before the next is built.
+    """
+    if top < 1:
+        raise ValueError("top must be at least 1")
     today = today or date.today()
-    assessment = assess(directory, preferences, today)
+    by_state: dict[str, list[int]] = {}
+    for i, p in enumerate(preferences):
+        by_state.setdefault(p.state, []).append(i)
+    rankings: dict[int, Ranking] = {}
+    for state, positions in by_state.items():
+        scope = Scope(directory, state)
+        for i in positions:
+            rankings[i] = _rank(directory, preferences[i], top, today, scope)
+    return [rankings[i] for i in range(len(preferences))]
+
+
+def _rank(
+    directory: Directory, preferences: Preferences, top: int, today: date, scope: Scope | None
+) -> Ranking:
+    assessment = assess(directory, preferences, today, scope)
     order = top_k(directory, assessment, top)
     matches = tuple(
         match_at(directory, preferences, assessment, position, today) for position in order
     )
     missing = _misses_main_concern(preferences, matches)
-    main = directory.tags["concerns"].has(preferences.concerns[0]) if missing else None
-    eased = C.relaxations(directory, preferences, assessment.masks, assessment.reach, main)
+    reach = assessment.reach
+    main = reach.scope.has("concerns", preferences.concerns[0]) if missing else None
+    eased = C.relaxations(directory, preferences, assessment.masks, reach, main)
     return Ranking(
         matches=matches,
         excluded=assessment.excluded,
@@ -176,22 +210,17 @@ def rank(
     )
 
 
-def rank_many(
-    directory: Directory,
-    preferences: Sequence[Preferences],
-    top: int = 10,
-    today: date | None = None,
-) -> list[Ranking]:
-    """Rank several clients against one encoded directory (one ``today`` for all)."""
-    today = today or date.today()
-    return [rank(directory, p, top, today) for p in preferences]
+def assess(
+    directory: Directory, preferences: Preferences, today: date, scope: Scope | None = None
+) -> Assessment:
+    """Apply the hard constraints, then score every therapist that remains.
 
-
-def assess(directory: Directory, preferences: Preferences, today: date) -> Assessment:
-    """Apply the hard constraints, then score every therapist that remains."""
-    masks, reach = C.masks(directory, preferences)
+    ``scope``: the rows licensed in the client's state with their tag tests, when shared with
+    other clients of that state (built here otherwise).
+    """
+    masks, reach = C.masks(directory, preferences, scope=scope)
     eligible, excluded = C.funnel(masks, len(directory))
-    rows = np.flatnonzero(eligible)
+    rows = reach.rows[eligible]
     similarity, active = similarities(directory, preferences, rows, today)
     weights = np.array(preferences.weights.as_tuple()) * active
     if weights.sum() <= 0:  # the client weighted only groups with nothing to compare
@@ -255,7 +284,7 @@ def top_k(directory: Directory, a: Assessment, k: int, among: Index | None = Non
         candidates = positions
     rows = a.rows[candidates]
     avoided = directory.tags["modalities"].count(a.reach.p.modalities.avoid, rows)
-    distance = np.nan_to_num(a.reach.km[rows], nan=np.inf)
+    distance = np.nan_to_num(a.reach.km_at(rows), nan=np.inf)
     fee = np.nan_to_num(directory.numbers["fee"][rows], nan=np.inf)
     opening = directory.next_opening[rows].astype(np.int64)
     wait = np.where(opening == NO_DAY, np.iinfo(np.int64).max, opening)
@@ -308,9 +337,8 @@ def practical(d: Directory, p: Preferences, row: int, reach: Reach | None = None
     km = np.nan
     if p.location is not None:  # from the ranking's distances when it has them, else this row's
         known = reach is not None and "km" in reach.__dict__
-        km = float(
-            reach.km[row] if known and reach else C.distance_km(d, np.array([row]), p.location)[0]
-        )
+        at = np.array([row])
+        km = float(reach.km_at(at)[0] if known and reach else C.distance_km(d, at, p.location)[0])
     return Practical(
         credentials=str(d.text["credentials"][row]),
         city=str(d.text["city"][row]),

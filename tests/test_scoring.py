@@ -15,7 +15,7 @@ from matcher import vocabulary as V
 from matcher.constraints import NAMES
 from matcher.directory import Directory, _with_rapport, encode
 from matcher.preferences import Preferences
-from matcher.scoring import BASELINE, assess, rank, rank_many
+from matcher.scoring import BASELINE, assess, rank
 from tests.conftest import TODAY, directory_of, prefs, therapist
 
 # ---------------------------------------------------------------------------------------------
@@ -397,16 +397,6 @@ def test_raising_a_prioritised_rating_never_lowers_the_score(
     b = assess(raised, p, TODAY)
     after = b.score[np.searchsorted(b.rows, row)]
     assert after >= before - 1e-12
-
-
-@given(ps=st.lists(preferences_strategy(), min_size=1, max_size=4))
-def test_batch_ranking_equals_one_at_a_time(demo: Directory, ps: list[Preferences]) -> None:
-    batch = rank_many(demo, ps, top=5, today=TODAY)
-    for p, together in zip(ps, batch, strict=True):
-        alone = rank(demo, p, top=5, today=TODAY)
-        assert [m.therapist_id for m in together.matches] == [m.therapist_id for m in alone.matches]
-        assert [m.score for m in together.matches] == [m.score for m in alone.matches]
-        assert together.excluded == alone.excluded
 
 
 def test_ranking_does_not_change_the_directory(demo: Directory, example: Preferences) -> None:

@@ -1,0 +1,144 @@
+"""Batch ranking (``rank_many``) equals one-at-a-time ranking (``rank``) on everything a Ranking
+holds, and the funnel counts equal a count made therapist by therapist from the raw table.
+
+``rank_many`` shares one ``Scope`` (the rows licensed in a state and every tag test over them)
+among the clients of a state, and ``rank`` builds its own, so a test result cached under the
+wrong key, or a shared array changed by one client, makes these fail.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matcher import synth
+from matcher import vocabulary as V
+from matcher.constraints import NAMES
+from matcher.directory import Directory, encode
+from matcher.preferences import Preferences
+from matcher.schema import DIRECTORY_FIELDS, parse_table
+from matcher.scoring import Ranking, rank, rank_many
+from tests.conftest import TODAY
+from tests.test_scoring import preferences_strategy
+
+
+@pytest.fixture(scope="module")
+def several_states() -> Directory:
+    """A synthetic directory over the 20-odd states of synth's cities, some licensed in two."""
+    table = synth.therapists(3000, seed=5)
+    return encode(parse_table(table.astype(str).replace({"nan": ""}), DIRECTORY_FIELDS))
+
+
+def clients() -> st.SearchStrategy[Preferences]:
+    """Varied clients, some with a required gender or identity (rules the base strategy skips)."""
+    return st.builds(
+        lambda p, gender, identities, required: p.evolve(
+            therapist_gender=None if gender is None else {"value": gender, "required": required},
+            therapist_identities={"values": identities, "required": required},
+        ),
+        preferences_strategy(),
+        st.sampled_from([None, *V.GENDERS]),
+        st.lists(st.sampled_from(list(V.PEOPLE)), max_size=2, unique=True),
+        st.booleans(),
+    )
+
+
+def assert_same(together: Ranking, alone: Ranking) -> None:
+    """Field by field first, so a failure names what differs; then the whole value."""
+    assert [m.therapist_id for m in together.matches] == [m.therapist_id for m in alone.matches]
+    assert [m.score for m in together.matches] == [m.score for m in alone.matches]
+    assert [m.contributions for m in together.matches] == [m.contributions for m in alone.matches]
+    assert [m.practical for m in together.matches] == [m.practical for m in alone.matches]
+    assert together.excluded == alone.excluded
+    assert together.relaxations == alone.relaxations
+    assert together.main_concern == alone.main_concern
+    assert (together.eligible, together.total) == (alone.eligible, alone.total)
+    assert together == alone  # facts, similarities, weights, unknown terms: everything
+
+
+@given(ps=st.lists(clients(), min_size=1, max_size=12))
+def test_batch_equals_one_at_a_time_on_the_demo(demo: Directory, ps: list[Preferences]) -> None:
+    for together, p in zip(rank_many(demo, ps, top=5, today=TODAY), ps, strict=True):
+        assert_same(together, rank(demo, p, top=5, today=TODAY))
+
+
+@given(
+    ps=st.lists(clients(), min_size=1, max_size=12),
+    states=st.lists(st.sampled_from(["CA", "TX", "NY", "NC", "FL", "WA", "MA"]), min_size=12),
+)
+def test_batch_equals_one_at_a_time_across_several_states(
+    several_states: Directory, ps: list[Preferences], states: list[str]
+) -> None:
+    # The clients' states interleave, so the batch regroups them and must restore the order.
+    ps = [p.evolve(state=state) for p, state in zip(ps, states, strict=False)]
+    batch = rank_many(several_states, ps, top=10, today=TODAY)
+    assert len(batch) == len(ps)
+    for together, p in zip(batch, ps, strict=True):
+        assert_same(together, rank(several_states, p, top=10, today=TODAY))
+
+
+def test_an_empty_batch_ranks_nobody(demo: Directory) -> None:
+    assert rank_many(demo, [], today=TODAY) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# The funnel, recounted from the raw table
+
+
+def first_failed(row: pd.Series, p: Preferences) -> str | None:
+    """The first rule (in funnel order) this therapist fails, from the table's own values."""
+    words = {c: {w.lower() for w in str(row[c]).split(";") if w} for c in
+             ("states", "formats", "ages_served", "languages", "insurance", "identities")}  # fmt: skip
+    in_person, online = "in_person" in words["formats"], "telehealth" in words["formats"]
+    near = False
+    if p.location is not None and in_person and not (pd.isna(row["lat"]) or pd.isna(row["lon"])):
+        near = _km(p.location.lat, p.location.lon, row["lat"], row["lon"]) <= p.location.max_km
+    pay = p.payment
+    gender, identities = p.therapist_gender, p.therapist_identities
+    passes = {
+        "license": p.state.lower() in words["states"],
+        "format": p.format == "either" or (in_person if p.format == "in_person" else online),
+        "distance": p.location is None
+        or p.format == "telehealth"
+        or near
+        or (online if p.format == "either" else not in_person),
+        "capacity": bool(row["accepting_new_clients"]) and row["open_slots"] > 0,
+        "age_group": not p.age_group or p.age_group in words["ages_served"],
+        "language": not p.language or p.language.lower() in words["languages"],
+        "payment": not pay.constrained
+        or (pay.insurance is not None and pay.insurance.lower() in words["insurance"])
+        or (pay.max_fee is not None and row["fee"] <= pay.max_fee)
+        or (pay.sliding_scale_ok and bool(row["sliding_scale"])),
+        "gender": gender is None or not gender.required or row["gender"] == gender.value,
+        "identities": not (identities.required and identities.values)
+        or {v.lower() for v in identities.values} <= words["identities"],
+    }
+    assert tuple(passes) == NAMES
+    return next((name for name in NAMES if not passes[name]), None)
+
+
+def _km(lat0: float, lon0: float, lat: float, lon: float) -> float:
+    a = (
+        math.sin(math.radians(lat - lat0) / 2) ** 2
+        + math.cos(math.radians(lat0)) * math.cos(math.radians(lat))
+        * math.sin(math.radians(lon - lon0) / 2) ** 2
+    )  # fmt: skip
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
+
+
+@given(p=clients())
+def test_funnel_counts_every_therapist_of_the_directory_once(
+    demo: Directory, p: Preferences
+) -> None:
+    """Only the rows licensed in the client's state are scanned, yet every therapist of the
+    directory is counted, under the first rule it fails, exactly as a row-by-row check does."""
+    failed = [first_failed(row, p) for _, row in demo.table.iterrows()]
+    expected = {name: failed.count(name) for name in NAMES if failed.count(name)}
+    ranking = rank(demo, p, top=3, today=TODAY)
+    assert ranking.excluded == expected
+    assert ranking.eligible == failed.count(None)
+    assert sum(ranking.excluded.values()) + ranking.eligible == ranking.total == len(demo)
