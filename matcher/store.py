@@ -40,6 +40,9 @@ DEFAULT_PATH = Path(__file__).resolve().parents[1] / "var" / "matcher.db"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 MIN_PASSWORD = 10
 FREE_FAILURES = 3  # wrong check-in codes allowed in the window before each try is slowed down
+# A session number must be possible: the first session any time after the assignment, then at
+# most two sessions a week since it was made.
+SESSIONS_PER_WEEK = 2
 # Sign-in back-off: after FREE_SIGN_IN_FAILURES wrong passwords within the window (per account
 # and per source), the next attempt is checked only after a wait that doubles with each
 # failure. It is capped, not a lock, so nobody can shut a coordinator out for long; the cap
@@ -573,7 +576,8 @@ class Store:
         """(referral_id, therapist_id) the code belongs to, or None for an unknown code."""
         with self._connect() as connection:
             row = connection.execute(
-                "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ?",
+                "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ? "
+                "AND released_at IS NULL",  # a released or rematched assignment's code is dead
                 (code.strip(),),
             ).fetchone()
         return None if row is None else (str(row[0]), str(row[1]))
@@ -595,11 +599,21 @@ class Store:
             raise StoreError("that check-in code is not recognized")
         with self._connect(write=True) as connection:
             row = connection.execute(
-                "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ?",
+                "SELECT referral_id, therapist_id, decided_at FROM assignments "
+                "WHERE checkin_code = ? AND released_at IS NULL",
                 (code.strip(),),
             ).fetchone()
+            if row is None:
+                raise StoreError("that check-in code is not recognized")
             if row[1] != therapist_id:
                 raise StoreError("this code is for a different therapist")
+            days = (datetime.now(UTC) - datetime.fromisoformat(row[2])).days
+            possible = 1 + days * SESSIONS_PER_WEEK // 7
+            if not 1 <= session <= possible:
+                raise StoreError(
+                    f"session {session} is not possible yet: this assignment was made "
+                    f"{days} day(s) ago, so at most session {possible}"
+                )
             if connection.execute(
                 "SELECT 1 FROM checkins WHERE checkin_code = ? AND session = ?",
                 (code.strip(), session),
@@ -626,13 +640,25 @@ class Store:
         return 0.0 if failures < FREE_FAILURES else float(min(2 ** (failures - FREE_FAILURES), 30))
 
     def import_checkins(self, rows: Sequence[CheckInRow], actor: str) -> int:
-        """A clinic's existing feedback, all rows or none."""
+        """A clinic's existing feedback, all rows or none; returns how many were new. A row
+        already imported (same therapist, day, session and ratings) is not added again, so
+        importing a file twice changes nothing."""
+        added = 0
         with self._connect(write=True) as connection:
             for therapist_id, day, session, ratings in rows:
                 _check_ratings(ratings)
+                same = " AND ".join(f"{item} = ?" for item in ITEMS)
+                if connection.execute(
+                    f"SELECT 1 FROM checkins WHERE source = 'import' AND therapist_id = ? "
+                    f"AND day = ? AND session = ? AND {same}",
+                    (therapist_id, day.isoformat(), session, *(int(ratings[i]) for i in ITEMS)),
+                ).fetchone():
+                    continue
                 _insert_checkin(connection, None, therapist_id, session, day, ratings, "", "import")
-            _audit(connection, actor, "import check-ins", detail=f"{len(rows)} check-ins")
-        return len(rows)
+                added += 1
+            _audit(connection, actor, "import check-ins",
+                   detail=f"{added} added, {len(rows) - added} already there")  # fmt: skip
+        return added
 
     def checkin_ratings(self) -> list[tuple[str, tuple[int, ...]]]:
         """Every check-in as (therapist_id, ratings in item order), for measured rapport."""

@@ -101,3 +101,14 @@ def example() -> Preferences:
     from matcher.preferences import load_preferences
 
     return load_preferences(DATA / "example_preferences.json")
+
+
+def backdate_assignments(path: Path, days: int = 60) -> None:
+    """Pretend every assignment in the database at ``path`` was made ``days`` ago, so that a
+    test may record later sessions (a session number must be possible since the assignment)."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    when = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE assignments SET decided_at = ?", (when,))

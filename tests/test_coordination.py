@@ -24,7 +24,7 @@ from matcher.coordination import (
 from matcher.directory import Directory
 from matcher.store import Store, StoreError
 from matcher.triage import load_queue
-from tests.conftest import DATA, TODAY
+from tests.conftest import DATA, TODAY, backdate_assignments
 
 
 @pytest.fixture
@@ -92,6 +92,7 @@ def test_ruptures_turn_into_statuses(store: Store, demo: Directory) -> None:
     [outcome] = propose(state, demo, [rid])
     assert outcome.match is not None
     booking = accept(store, state, rid, outcome.match.therapist_id, "ana")
+    backdate_assignments(store.path)
     good = dict.fromkeys(V.ITEMS, 5)
     store.record_checkin(booking.checkin_code, booking.therapist_id, 1, good, "")
     store.record_checkin(booking.checkin_code, booking.therapist_id, 2,
@@ -177,3 +178,31 @@ def test_a_worrying_comment_raises_the_referral_to_the_top(store: Store, demo: D
     assert after.status(after.by_id[calm.referral_id]) == Status.ASSIGNED
     assert [c.comment for c in after.commented[calm.referral_id]] == ["Going well, thanks"]
     assert [r.referral_id for r in after.with_status(Status.ALARM)] == [worried.referral_id]
+
+
+def test_impossible_sessions_and_dead_codes_are_refused(store: Store, demo: Directory) -> None:
+    state = QueueState.from_store(store, demo, TODAY)
+    rid = state.with_status(Status.WAITING)[0].referral_id
+    [outcome] = propose(state, demo, [rid])
+    assert outcome.match is not None
+    booking = accept(store, state, rid, outcome.match.therapist_id, "ana")
+    fine = dict.fromkeys(V.ITEMS, 4)
+    for session in (999, 500, 2):  # assigned today: only session 1 is possible
+        with pytest.raises(StoreError, match="not possible yet"):
+            store.record_checkin(booking.checkin_code, booking.therapist_id, session, fine)
+    store.record_checkin(booking.checkin_code, booking.therapist_id, 1, fine)
+    store.release(rid, "ana", "client moved away")
+    assert store.checkin_target(booking.checkin_code) is None  # a released code is dead
+    with pytest.raises(StoreError, match="not recognized"):
+        store.record_checkin(booking.checkin_code, booking.therapist_id, 1, fine)
+
+
+def test_importing_the_same_checkins_twice_changes_nothing(store: Store) -> None:
+    from datetime import date
+
+    rows = [("T0000001", date(2026, 11, 1), 1, dict.fromkeys(V.ITEMS, 4)),
+            ("T0000001", date(2026, 11, 8), 2, dict.fromkeys(V.ITEMS, 5))]  # fmt: skip
+    assert store.import_checkins(rows, "ana") == 2
+    before = store.checkin_ratings()
+    assert store.import_checkins(rows, "ana") == 0
+    assert store.checkin_ratings() == before

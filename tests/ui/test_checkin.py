@@ -14,7 +14,7 @@ from matcher.scoring import rank
 from matcher.store import Store
 from matcher.triage import Referral
 from matcher.ui.common import CHECKIN, INTAKE, QUEUE, RESULTS
-from tests.conftest import TODAY, prefs
+from tests.conftest import TODAY, backdate_assignments, prefs
 from tests.ui.pages import PASSWORD, on_page, sign_in
 
 
@@ -25,7 +25,9 @@ def code(private_database: Path) -> str:
     referral = Referral("R1", TODAY - timedelta(days=3), "routine", False, False,
                         prefs(priorities={"heard": 3}, concerns=["anxiety"]))  # fmt: skip
     store.import_referrals([referral], "ana")
-    return store.book("R1", "T0000010", capacity=1, actor="ana").checkin_code
+    booked = store.book("R1", "T0000010", capacity=1, actor="ana").checkin_code
+    backdate_assignments(private_database)  # so that sessions 2 and 3 are possible
+    return booked
 
 
 def enter(at: AppTest, code: str) -> AppTest:
@@ -39,7 +41,7 @@ def enter(at: AppTest, code: str) -> AppTest:
 def send(at: AppTest, session: int, **ratings: int) -> AppTest:
     at.number_input(key="checkin_session").set_value(session)
     for item in V.ITEMS:
-        at.select_slider(key=f"rate_{item}").set_value(ratings.get(item, 4))
+        at.radio(key=f"rate_{item}").set_value(ratings.get(item, 4))
     at.text_area(key="checkin_comment").input("<b>not bold</b>")
     at.button[0].click()
     at.run()
@@ -57,8 +59,9 @@ def test_a_checkin_says_who_sees_it_then_offers_a_reflection(
 ) -> None:
     at = enter(on_page(CHECKIN), code)
     assert "You are checking in about your sessions with" in at.info[0].value.replace("\\", "")
-    labels = [s.label for s in at.select_slider]
+    labels = [r.label for r in at.radio]
     assert V.ITEM_BY_KEY["heard"].statement in labels
+    assert all(r.value is None for r in at.radio)  # nothing is chosen for the client
     assert any("Who sees your answers" in m.value for m in at.markdown)
     send(at, 1, heard=5)
     assert "Your check-in was received" in at.success[0].value
@@ -132,8 +135,30 @@ def test_the_thank_you_shows_the_crisis_box_only_when_the_answers_call_for_it(co
     at.run()
     at.number_input(key="checkin_session").set_value(2)
     for item in V.ITEMS:
-        at.select_slider(key=f"rate_{item}").set_value(4)
+        at.radio(key=f"rate_{item}").set_value(4)
     at.text_area(key="checkin_comment").input("Honestly I don't feel safe at home lately")
     at.button[0].click()
     at.run()
     assert any("988" in e.value for e in at.error)
+
+
+def test_every_statement_must_be_answered(code: str, private_database: Path) -> None:
+    at = enter(on_page(CHECKIN), code)
+    at.radio(key="rate_heard").set_value(5)
+    at.text_area(key="checkin_comment").input("only one answered")
+    at.button[0].click()
+    at.run()
+    assert "choose an answer for every statement" in at.error[0].value
+    assert at.radio(key="rate_heard").value == 5  # kept
+    assert Store(private_database).checkins_for(code) == []
+
+
+def test_wrong_codes_slow_only_the_session_that_typed_them(code: str) -> None:
+    import time
+
+    clumsy = on_page(CHECKIN)
+    for _ in range(5):
+        enter(clumsy, "not-a-code")
+    started = time.monotonic()
+    enter(on_page(CHECKIN), code)  # another visitor: no wait at all
+    assert time.monotonic() - started < 1.5

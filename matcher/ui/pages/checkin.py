@@ -9,7 +9,7 @@ import streamlit as st
 from matcher import vocabulary as V
 from matcher import words as W
 from matcher.checkins import LOW, sounds_urgent
-from matcher.store import MAX_COMMENT, StoreError
+from matcher.store import FREE_FAILURES, MAX_COMMENT, StoreError
 from matcher.ui.auth import store
 from matcher.ui.common import STORE_FAILURES, crisis_resources, current_directory, plain
 
@@ -21,6 +21,7 @@ WHO_SEES = (
     "never your name or your words."
 )
 
+CODE_WINDOW_S = 15 * 60  # wrong codes counted over this long, per browser session
 UNAVAILABLE = (
     "Check-ins can't be received right now. Nothing was lost; please try again in a few "
     "minutes, or tell your clinic."
@@ -43,19 +44,21 @@ if target is None:
         code = st.text_input("Your check-in code (from your clinic)", key="checkin_code_input")
         go = st.form_submit_button("Continue", type="primary")
     if go:
+        # Wrong codes slow down this browser session only, never anyone else's (codes are
+        # 128-bit random, so the slowdown is a courtesy against typos, not the defence).
+        failures: list[float] = st.session_state.setdefault("code_failures", [])
+        recent = [t for t in failures if time.monotonic() - t < CODE_WINDOW_S]
+        wait = 0.0 if len(recent) < FREE_FAILURES else min(2.0 ** (len(recent) - FREE_FAILURES), 30)
+        if wait:
+            with st.spinner("Checking…"):
+                time.sleep(wait)
         try:
-            db = store()
-            wait = db.code_delay()
-            if wait:
-                with st.spinner("Checking…"):
-                    time.sleep(wait)  # many wrong codes lately: each try is slowed down
-            found = db.checkin_target(code) if code.strip() else None
-            if found is None:
-                db.note_failed_code()
+            found = store().checkin_target(code) if code.strip() else None
         except STORE_FAILURES:
             st.error(UNAVAILABLE)
             st.stop()
         if found is None:
+            st.session_state["code_failures"] = [*recent, time.monotonic()]
             st.error("That code is not recognized. Check it with your clinic and try again.")
             st.stop()
         st.session_state["checkin_target"] = (code.strip(), *found)
@@ -102,12 +105,14 @@ with st.form("checkin"):
         step=1,
         key="checkin_session",
     )
-    ratings = {
-        item.key: st.select_slider(
+    st.caption("Nothing is chosen for you: pick the answer that fits each statement.")
+    answers = {
+        item.key: st.radio(
             item.statement,
-            options=list(SCALE),
-            value=3,
+            list(SCALE),
+            index=None,
             format_func=SCALE.__getitem__,
+            horizontal=True,
             key=f"rate_{item.key}",
         )
         for item in V.RAPPORT_ITEMS
@@ -118,6 +123,10 @@ with st.form("checkin"):
     st.markdown(WHO_SEES)
     sent = st.form_submit_button("Send my check-in", type="primary")
 if sent:
+    ratings = {key: value for key, value in answers.items() if value is not None}
+    if len(ratings) < len(answers):
+        st.error("Please choose an answer for every statement; your other answers are kept.")
+        st.stop()
     try:
         store().record_checkin(code, therapist_id, int(session), ratings, comment)
     except StoreError as error:
