@@ -4,14 +4,18 @@
 parsing their ``;`` lists and checking each rule in turn. It applies the same hard constraints
 and a comparable weighted similarity, so the ratio to the engine is a fair speed-up figure.
 
-``bandwidth_pass`` reads every encoded array the engine may touch exactly once with numpy: no
-engine can rank from those arrays faster than it can read them, so the engine's time divided
-by this is how far it is from the memory-bandwidth floor.
+The memory-bandwidth floor: ranking scans only the therapists licensed in the client's state
+(not the whole directory), so ``bytes_read`` counts the bytes one ranking must read (the columns
+the client's rules touch, at their stored width, over the rows it scans; the columns scoring
+touches over the eligible rows; the row index itself), and ``bandwidth`` measures the machine's
+memory bandwidth in the same run, so ``bytes_read / bandwidth`` is the time no engine could
+beat, and the engine's time is reported as a multiple of it.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from datetime import date
 from typing import Any
 
@@ -97,10 +101,45 @@ def _haversine(lat0: float, lon0: float, lat: float, lon: float) -> float:
     return 2 * 6371.0088 * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
 
 
-def bandwidth_pass(directory: Directory) -> float:
-    """Read every array ranking may touch once (a sum each); returns a checksum."""
+def bytes_read(directory: Directory, p: Preferences, eligible: int) -> int:
+    """The bytes one ranking for ``p`` must read at least (a floor, not what it does read:
+    a gather of scattered rows pulls whole 64-byte cache lines)."""
     d = directory
-    arrays: list[np.ndarray[Any, Any]] = [tag.bits for tag in d.tags.values()]
-    arrays += [*d.numbers.values(), *d.flags.values(), d.gender, d.style, d.rapport,
-               d.next_opening, d.confirmed]  # fmt: skip
-    return float(sum(np.sum(a, dtype=np.float64) for a in arrays))
+    scanned = d.licensed_in(p.state).size
+
+    def word(column: str) -> int:  # one uint64 word of a bit-set column
+        return 8 if column in d.tags else 0
+
+    per_row = 8  # the row index
+    per_row += d.flags["accepting_new_clients"].itemsize + d.numbers["open_slots"].itemsize
+    if p.format != "either" or (p.location is not None and p.format != "telehealth"):
+        per_row += word("formats")
+    if p.location is not None and p.format != "telehealth":
+        per_row += d.numbers["lat"].itemsize + d.numbers["lon"].itemsize
+    per_row += word("ages_served") if p.age_group else 0
+    per_row += word("languages") if p.language else 0
+    pay = p.payment
+    per_row += word("insurance") if pay.insurance else 0
+    per_row += d.numbers["fee"].itemsize if pay.max_fee is not None else 0
+    per_row += d.flags["sliding_scale"].itemsize if pay.sliding_scale_ok else 0
+    gender, identities = p.therapist_gender, p.therapist_identities
+    per_row += d.gender.itemsize if gender is not None and gender.required else 0
+    per_row += word("identities") if identities.required and identities.values else 0
+    # Scoring reads, for each eligible therapist: measured rapport, style, concern and approach
+    # bit sets, identity facts, availability days (and the tie-break's fee and distance).
+    scored = d.rapport.itemsize * d.rapport.shape[1] + d.style.itemsize * d.style.shape[1]
+    scored += sum(d.tags[c].bits.shape[1] * 8 for c in ("concerns", "modalities"))
+    scored += d.gender.itemsize + d.next_opening.itemsize + d.confirmed.itemsize
+    return int(scanned * per_row + eligible * scored)
+
+
+def bandwidth(megabytes: int = 256, repeats: int = 5) -> float:
+    """Memory read bandwidth in bytes per second: the best of a few sums over an array far
+    larger than the caches."""
+    array = np.ones(megabytes * 2**20 // 8)
+    best = np.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        array.sum()
+        best = min(best, time.perf_counter() - started)
+    return float(array.nbytes / best)
