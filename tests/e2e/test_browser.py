@@ -231,7 +231,8 @@ def test_coordinator_signs_in_imports_assigns_accepts_and_exports(
         page.get_by_text("You are checking in about your sessions with").wait_for()
         page.get_by_text("Who sees your answers").wait_for()
         answers = page.get_by_text("4 · mostly", exact=True)  # nothing is chosen in advance
-        for i in range(answers.count()):
+        answers.nth(8).wait_for()  # all nine statements drawn
+        for i in range(9):
             answers.nth(i).click()
         page.get_by_role("button", name="Send my check-in").click()
         page.get_by_text("Your check-in was received").wait_for()
