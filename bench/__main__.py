@@ -107,17 +107,20 @@ def ranking(directory: Any) -> dict[str, Any]:
         "loop_ms": float(np.median(loops) * 1000),
         "load": os.getloadavg()[0],
     }
+    del rows  # a million dicts would slow every garbage collection during the batch
     if len(directory) == 100_000:
         batch = clients(BATCH)
-        w, c = time.perf_counter(), time.process_time()
-        rank_many(directory, batch, top=10, today=TODAY)
-        result["batch_s"] = time.perf_counter() - w
-        result["batch_cpu_s"] = time.process_time() - c
-        w, c = time.perf_counter(), time.process_time()
-        for p in batch:
-            rank(directory, p, top=10, today=TODAY)
-        result["one_by_one_s"] = time.perf_counter() - w
-        result["one_by_one_cpu_s"] = time.process_time() - c
+        timings: dict[str, list[tuple[float, float]]] = {"batch": [], "one_by_one": []}
+        for way in ("batch", "one_by_one") * 2:  # alternately, best of two: the machine is shared
+            w, c = time.perf_counter(), time.process_time()
+            if way == "batch":
+                rank_many(directory, batch, top=10, today=TODAY)
+            else:  # keeping the rankings, as a batch must
+                kept = [rank(directory, p, top=10, today=TODAY) for p in batch]
+                del kept
+            timings[way].append((time.perf_counter() - w, time.process_time() - c))
+        for way, runs in timings.items():
+            result[f"{way}_s"], result[f"{way}_cpu_s"] = min(runs)
     return result
 
 
@@ -179,7 +182,7 @@ def main() -> int:
                 f"| {r['size']:,} | {r['csv_s']:.2f} s ({r['csv_mb']:,.0f} MB) "
                 f"| {r['parquet_s']:.2f} s ({r['parquet_mb']:,.0f} MB) "
                 f"| {r['rank_p50_ms']:.1f} ms ({r['cpu_p50_ms']:.1f} ms) | {r['rank_p95_ms']:.1f} ms "
-                f"| {r['floor_ms']:.2f} ms | {r['x_floor']:.1f}× "
+                f"| {r['floor_ms'] * 1000:,.0f} µs | {r['x_floor']:.0f}× "
                 f"| {r['loop_ms']:,.0f} ms | {r['loop_ms'] / r['rank_p50_ms']:,.0f}× "
                 f"| {r['eligible_median']:,} | {r['load']:.1f} |"
             )

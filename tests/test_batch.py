@@ -8,6 +8,7 @@ wrong key, or a shared array changed by one client, makes these fail.
 
 from __future__ import annotations
 
+import gc
 import math
 
 import pandas as pd
@@ -83,6 +84,23 @@ def test_batch_equals_one_at_a_time_across_several_states(
 
 def test_an_empty_batch_ranks_nobody(demo: Directory) -> None:
     assert rank_many(demo, [], today=TODAY) == []
+
+
+def test_a_batch_leaves_no_cyclic_garbage_and_the_collector_as_it_was(
+    demo: Directory, example: Preferences
+) -> None:
+    """rank_many pauses the cyclic collector, which is only safe if ranking makes no cycles."""
+    gc.collect()
+    assert gc.isenabled()
+    rank_many(demo, [example, example.evolve(state="CA"), example], today=TODAY)
+    assert gc.isenabled()
+    assert gc.collect() == 0
+    gc.disable()
+    try:
+        rank_many(demo, [example], today=TODAY)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # ---------------------------------------------------------------------------------------------
