@@ -18,7 +18,6 @@ import math
 import os
 import re
 import tempfile
-import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -131,7 +130,13 @@ class Field:
             dates = to_date(column)
             ok = dates.notna() & dates.dt.year.between(FIRST_YEAR, LAST_YEAR)
         elif self.kind in ("phone", "email", "url"):
-            ok = _per_distinct(column, _CONTACT_OK[self.kind])
+            # Vectorised: contact cells are mostly distinct, so a check per distinct cell would
+            # be a Python call per therapist (17 s of a 1M-row load).
+            text = column.astype("string").str.strip()
+            ok = (text.str.len() <= MAX_CONTACT) & text.str.match(_CONTACT[self.kind].pattern)
+            if self.kind == "phone":
+                ok &= text.str.count(r"\d") >= 7
+            ok = ok.fillna(False).astype(bool)
         else:
             ok = _per_distinct(column, self._word_cell_ok)
         return (blank & (not self.required)) | (~blank & ok)
@@ -191,28 +196,16 @@ class Field:
         return self.vocabulary is None or all(word.lower() in self.vocabulary for word in words)
 
 
-def _url_ok(cell: str) -> bool:
-    text = cell.strip()
-    if len(text) > MAX_CONTACT or any(c.isspace() or c in '<>"' for c in text):
-        return False
-    parts = urllib.parse.urlsplit(text)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-
-
-_CONTACT_OK: Mapping[str, Callable[[str], bool]] = {
-    "phone": lambda cell: (
-        len(cell) <= MAX_CONTACT
-        and bool(_PHONE.match(cell.strip()))
-        and sum(ch.isdigit() for ch in cell) >= 7
-    ),
-    "email": lambda cell: len(cell) <= MAX_CONTACT and bool(_EMAIL.match(cell.strip())),
-    "url": _url_ok,
-}
+_URL = re.compile(r"^(?i:https?)://[^\s<>\"/?#@]+(?:[/?#][^\s<>\"]*)?$")
+_CONTACT: Mapping[str, re.Pattern[str]] = {"phone": _PHONE, "email": _EMAIL, "url": _URL}
 
 
 def valid_contact(kind: Literal["phone", "email", "url"], text: str) -> bool:
     """Whether ``text`` has the shape of a phone number, an email address or a web address."""
-    return _CONTACT_OK[kind](text)
+    text = text.strip()
+    if len(text) > MAX_CONTACT or not _CONTACT[kind].match(text):
+        return False
+    return kind != "phone" or sum(ch.isdigit() for ch in text) >= 7
 
 
 @dataclass(frozen=True)
