@@ -8,7 +8,7 @@ import streamlit as st
 
 from matcher import vocabulary as V
 from matcher.directory import Directory
-from matcher.explain import contribution_label, explain, facts, stale_warning
+from matcher.explain import Explanation, contribution_label, explain, facts, stale_warning
 from matcher.preferences import Preferences
 from matcher.scoring import Match
 from matcher.ui.common import open_profile, plain
@@ -23,12 +23,7 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
         name.subheader(plain(f"{place}. {match.name}"))
         name.caption(plain(f"{x.credentials} · {x.city}"))
         score.metric("Match", f"{match.score:.0%}")
-        st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
-        if words.shortfall:
-            st.markdown(f"_{plain(words.shortfall)}_")
-        warning = stale_warning(match)
-        if warning:
-            st.warning(plain(warning), icon=":material/warning:")
+        why_they_fit(match, words)
         st.markdown(
             "  \n".join(f"**{label}:** {plain(text)}" for label, text in facts(match, preferences))
         )
@@ -62,6 +57,16 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
             on_change=toggle_shortlist,
             args=(match.therapist_id,),
         )
+
+
+def why_they_fit(match: Match, words: Explanation) -> None:
+    """The reasons, the shortfall in italics, and a stale-availability warning in words."""
+    st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
+    if words.shortfall:
+        st.markdown(f"_{plain(words.shortfall)}_")
+    warning = stale_warning(match)
+    if warning:
+        st.warning(plain(warning), icon=":material/warning:")
 
 
 def toggle_shortlist(therapist_id: str) -> None:

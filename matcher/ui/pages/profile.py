@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from matcher import vocabulary as V
-from matcher.explain import explain, facts, profile_facts, rapport_summary, stale_warning
+from matcher.explain import explain, facts, profile_facts, rapport_summary
 from matcher.scoring import assess, match_at
 from matcher.store import MAX_CHOSEN, MAX_REQUEST_NAME, REQUEST_DAYS, StoreError
 from matcher.ui.auth import store
@@ -22,6 +22,7 @@ from matcher.ui.common import (
     plain,
     preferences,
 )
+from matcher.ui.widgets import why_they_fit
 
 STORED = (
     "**What we keep if you send this**: the first name or initials and the phone number or "
@@ -76,12 +77,7 @@ if contacts["website"]:
     links[1].link_button("Their website", contacts["website"])
 
 st.header("Why they may fit you")
-st.markdown("\n".join(f"- {plain(reason)}" for reason in words.reasons))
-if words.shortfall:
-    st.markdown(f"_{plain(words.shortfall)}_")
-warning = stale_warning(match)
-if warning:
-    st.warning(plain(warning), icon=":material/warning:")
+why_they_fit(match, words)
 
 st.header("Practical details")
 st.markdown(
