@@ -19,6 +19,7 @@ standardised over the client's eligible therapists.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -113,10 +114,17 @@ class RapportFacts:
 def item_weights(p: Preferences) -> Float:
     """Priorities squared, summing to 1: an essential item (3) counts nine times a nice-to-have
     (1), so it dominates; no priorities at all means every item equally."""
-    priorities = np.array(p.priorities.as_tuple(), dtype=np.float64) ** 2
-    if priorities.sum() == 0:
-        priorities = np.ones_like(priorities)
-    return np.asarray(priorities / priorities.sum(), dtype=np.float64)
+    return _item_weights(p.priorities.as_tuple())
+
+
+@functools.lru_cache(maxsize=1024)  # asked for once per group and match: the same few tuples
+def _item_weights(priorities: tuple[int, ...]) -> Float:
+    squared = np.array(priorities, dtype=np.float64) ** 2
+    if squared.sum() == 0:
+        squared = np.ones_like(squared)
+    weights: Float = squared / squared.sum()
+    weights.flags.writeable = False  # shared between callers
+    return weights
 
 
 class Rapport(Group[RapportFacts]):

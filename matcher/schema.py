@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pandera.pandas as pa
 
@@ -497,14 +498,19 @@ def validate_table(
             and not pd.api.types.is_numeric_dtype(frame[field.name].dtype)
         ):
             frame[field.name] = frame[field.name].astype("string").str.strip()
-    flood = _flood(frame, fields, source)
+    bad = {f.name: ~f.check(frame[f.name]).to_numpy(dtype=bool) for f in fields if f.name in frame}
+    flood = _flood(frame, fields, source, bad)
     if flood is not None:
         return flood
     by_name = {field.name: field for field in fields}
+    # Every cell was checked once above; pandera re-checks only the columns with bad cells, to
+    # locate them, and checks uniqueness and the row rules.
     columns = {
         field.name: pa.Column(
             None,
-            checks=[pa.Check(field.check, name=f"cell:{field.name}")],
+            checks=[pa.Check(field.check, name=f"cell:{field.name}")]
+            if bad.get(field.name, np.zeros(0, dtype=bool)).any()
+            else [],
             unique=field.unique,
             nullable=True,
             required=not field.optional_column,
@@ -525,12 +531,17 @@ def validate_table(
     return []
 
 
-def _flood(frame: pd.DataFrame, fields: Sequence[Field], source: str) -> list[Problem] | None:
-    """When bad cells alone exceed MAX_PROBLEMS: the first MAX_PROBLEMS of them in row order,
-    then how many more each column has, in memory that grows with the rows, not the problems.
-    None when there are fewer (the full, located report is then cheap)."""
+def _flood(
+    frame: pd.DataFrame,
+    fields: Sequence[Field],
+    source: str,
+    bad: Mapping[str, npt.NDArray[np.bool_]],
+) -> list[Problem] | None:
+    """When bad cells alone (``bad``: per column, True where a cell fails) exceed MAX_PROBLEMS:
+    the first MAX_PROBLEMS of them in row order, then how many more each column has, in memory
+    that grows with the rows, not the problems. None when there are fewer (the full, located
+    report is then cheap)."""
     present = [f for f in fields if f.name in frame.columns]
-    bad = {f.name: ~f.check(frame[f.name]).to_numpy(dtype=bool) for f in present}
     total = sum(int(np.count_nonzero(mask)) for mask in bad.values())
     if total <= MAX_PROBLEMS:
         return None
