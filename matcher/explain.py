@@ -148,10 +148,7 @@ def facts(match: Match, p: Preferences) -> tuple[tuple[str, str], ...]:
     if x.in_network is not None and p.payment.insurance:
         side = "in network" if x.in_network else "not in network"
         rows.append(("Insurance", f"{side} with {p.payment.insurance}"))
-    sessions = " or ".join(V.THERAPIST_FORMATS[f] for f in x.formats)
-    if x.distance_km is not None and "in_person" in x.formats:
-        sessions += f"; {W.miles(x.distance_km)} from you"
-    rows.append(("Sessions", sessions))
+    rows.append(("Sessions", " or ".join(V.THERAPIST_FORMATS[f] for f in x.formats)))
     rows.append(("Languages", ", ".join(x.languages)))
     if a.next_opening is None or a.days_to_opening is None:
         opening = "not listed"

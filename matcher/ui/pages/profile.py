@@ -70,11 +70,10 @@ if contacts["phone"]:
 if contacts["email"]:
     st.markdown(f"**Email:** {plain(contacts['email'])}")
 # Addresses were checked when the directory was loaded: only http(s) links reach this point.
-links = st.columns(2)
 if contacts["booking_url"]:
-    links[0].link_button("Book a first session on their site", contacts["booking_url"])
+    st.link_button("Book a first session on their site", contacts["booking_url"])
 if contacts["website"]:
-    links[1].link_button("Their website", contacts["website"])
+    st.link_button("Their website", contacts["website"])
 
 st.header("Why they may fit you")
 why_they_fit(match, words)
