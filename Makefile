@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench quality lint clean
+.PHONY: run serve test bench quality lint clean
 
 $(VENV)/.installed-app: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ $(VENV)/.installed-test: $(VENV)/.installed-app pyproject.toml
 run: $(VENV)/.installed-app
 	$(BIN)/python -m matcher demo-account
 	$(BIN)/streamlit run app.py
+
+# Several server processes behind one port (docs/serving.md): `make serve PROCESSES=2 PORT=8501`.
+PROCESSES ?= 2
+PORT ?= 8501
+serve: $(VENV)/.installed-app
+	$(BIN)/python -m matcher demo-account
+	$(BIN)/python -m matcher.serve --processes $(PROCESSES) --port $(PORT)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
