@@ -219,8 +219,9 @@ def test_explicit_slots_override_the_directory() -> None:
 def test_progress_is_reported() -> None:
     d = directory_of([therapist("a")])
     seen: list[tuple[int, int]] = []
-    triage(d, [referral("r1"), referral("r2")], TODAY, progress=lambda *x: seen.append(x))
-    assert seen == [(1, 2), (2, 2)]
+    triage(d, [referral("r1"), referral("r2"), referral("r3", risk=True)], TODAY,
+           progress=lambda *x: seen.append(x))  # fmt: skip
+    assert seen == [(3, 3)]  # one block of one state; the crisis referral needs no scoring
 
 
 # ---------------------------------------------------------------------------------------------
