@@ -46,14 +46,14 @@ def sounds_urgent(comment: str) -> bool:
 def worrying(checkin: CheckIn) -> bool:
     """A check-in that calls for the crisis steps now: feeling safe rated at or below LOW, or
     a comment with words of danger or harm."""
-    return checkin.ratings["safe"] <= LOW or sounds_urgent(checkin.comment)
+    return checkin.ratings.get("safe", LOW + 1) <= LOW or sounds_urgent(checkin.comment)
 
 
 @dataclass(frozen=True)
 class CheckIn:
     therapist_id: str
     session: int
-    ratings: Mapping[str, int]  # item -> 1..5
+    ratings: Mapping[str, int]  # item -> 1..5; an item the client skipped is absent
     day: date
     comment: str = ""
 
@@ -79,18 +79,18 @@ def rupture(
     """The rupture this check-in signals, if any (``preferences``: the client's, for their
     priorities; without them only a sharp drop counts)."""
     priorities = preferences.priorities if preferences is not None else None
+    now = checkin.ratings
     low = tuple(
         item
         for item in V.ITEMS
-        if checkin.ratings[item] <= LOW and priorities is not None
+        if item in now and now[item] <= LOW and priorities is not None
         and getattr(priorities, item) >= PRIORITISED
     )  # fmt: skip
-    dropped = (
-        tuple(
-            item for item in V.ITEMS if previous.ratings[item] - checkin.ratings[item] >= SHARP_DROP
-        )
-        if previous is not None
-        else ()
+    before = previous.ratings if previous is not None else {}
+    dropped = tuple(
+        item
+        for item in V.ITEMS
+        if item in now and item in before and before[item] - now[item] >= SHARP_DROP
     )
     return Rupture(low, dropped) if low or dropped else None
 
@@ -112,21 +112,32 @@ def rupture_state(
     return RuptureState(len(found), "repair" if len(found) == 1 else "rematch", found[-1])
 
 
+Ratings = Sequence[int | None]  # one check-in's ratings in item order; None where skipped
+
+
 def totals(
-    directory: Directory, checkins: Sequence[tuple[str, Sequence[int]]]
+    directory: Directory, checkins: Sequence[tuple[str, Ratings]]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """(counts (n,), item sums (n, 9)) over the directory's rows; unknown therapists ignored."""
+    """(counts (n,), item sums (n, 9)) over the directory's rows; unknown therapists ignored.
+
+    A skipped item is missing, never a rating: the check-in's answered items carry its
+    general level, and the skipped item adds no evidence that it differs from that level (it
+    takes the mean of the items answered). A check-in that rates nothing is not counted.
+    """
     counts = np.zeros(len(directory), dtype=np.int64)
     sums = np.zeros((len(directory), len(V.ITEMS)))
     for therapist_id, ratings in checkins:
         row = directory.row_of.get(therapist_id)
-        if row is not None:
-            counts[row] += 1
-            sums[row] += ratings
+        answered = [r for r in ratings if r is not None]
+        if row is None or not answered:
+            continue
+        level = sum(answered) / len(answered)
+        counts[row] += 1
+        sums[row] += [level if r is None else r for r in ratings]
     return counts, sums
 
 
-def with_checkins(directory: Directory, checkins: Sequence[tuple[str, Sequence[int]]]) -> Directory:
+def with_checkins(directory: Directory, checkins: Sequence[tuple[str, Ratings]]) -> Directory:
     """The directory with new check-ins added to its measured rapport (itself if none)."""
     if not checkins:
         return directory

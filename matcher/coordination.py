@@ -61,7 +61,7 @@ class QueueState:
             t: n - taken.get(t, 0) for t, n in capacity.items() if n - taken.get(t, 0) > 0
         }
         by_id = {r.referral_id: r for r in referrals}
-        history = {rid: store.checkins_for(code) for rid, code in codes.items() if rid in by_id}
+        history = {rid: c for rid, c in store.active_checkins().items() if rid in by_id}
         ruptures = {
             rid: state
             for rid, checkins in history.items()

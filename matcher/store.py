@@ -21,7 +21,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from matcher import codes
 from matcher.checkins import CheckIn
 from matcher.preferences import Preferences
 from matcher.schema import valid_contact
@@ -39,7 +40,7 @@ DEFAULT_PATH = Path(__file__).resolve().parents[1] / "var" / "matcher.db"
 # OWASP's minimum for scrypt (Password Storage Cheat Sheet): 128 MiB and ~0.3 s per check.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 MIN_PASSWORD = 10
-FREE_FAILURES = 3  # wrong check-in codes allowed in the window before each try is slowed down
+FREE_FAILURES = 3  # wrong check-in codes a browser session may enter before it is slowed down
 # A session number must be possible: the first session any time after the assignment, then at
 # most two sessions a week since it was made.
 SESSIONS_PER_WEEK = 2
@@ -57,8 +58,56 @@ MAX_CHOSEN = 3  # therapists a consultation request may name
 _HASHING = threading.BoundedSemaphore(2)  # password hashes computed at once, per process
 
 CheckInRow = tuple[str, date, int, Mapping[str, int]]  # therapist_id, day, session, ratings
+# A migration is SQL, or a step that needs Python (the connection and the code key).
+Migration = str | Callable[[sqlite3.Connection, bytes], None]
+ITEM_COLUMNS = ", ".join(ITEMS)
 
-MIGRATIONS: tuple[str, ...] = (
+
+def _codes_hashed_and_items_skippable(connection: sqlite3.Connection, key: bytes) -> None:
+    """Version 5: check-in codes become short, derived and stored as digests (issue 11), and
+    a check-in may skip items (a skipped item is missing, not a rating).
+
+    Codes given out before this version were long random text kept as is; each active or
+    released assignment gets a new code in the new format, and its check-ins follow it.
+    Clients holding an old code need the new one (the queue shows it)."""
+    connection.execute("PRAGMA defer_foreign_keys = ON")
+    columns = ",\n".join(f"{item} INTEGER CHECK ({item} BETWEEN 1 AND 5)" for item in ITEMS)
+    connection.execute(
+        f"""CREATE TABLE checkins_v5 (
+            id INTEGER PRIMARY KEY,
+            checkin_code TEXT REFERENCES assignments(checkin_code),
+            therapist_id TEXT NOT NULL,
+            session INTEGER NOT NULL CHECK (session >= 1),
+            day TEXT NOT NULL,
+            {columns},
+            comment TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL CHECK (source IN ('client', 'import')),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    connection.execute("INSERT INTO checkins_v5 SELECT * FROM checkins")
+    connection.execute("DROP TABLE checkins")
+    connection.execute("ALTER TABLE checkins_v5 RENAME TO checkins")
+    connection.execute(
+        "CREATE UNIQUE INDEX one_checkin_per_session ON checkins(checkin_code, session) "
+        "WHERE checkin_code IS NOT NULL"
+    )
+    connection.execute("CREATE INDEX checkins_by_therapist ON checkins(therapist_id)")
+    connection.execute("DROP TABLE failed_codes")  # wrong codes now slow one browser session
+    connection.execute("ALTER TABLE assignments ADD COLUMN code_nonce BLOB")
+    for row_id, old in connection.execute("SELECT id, checkin_code FROM assignments").fetchall():
+        nonce = codes.new_nonce()
+        new = codes.digest(codes.derive(key, nonce))
+        connection.execute(
+            "UPDATE assignments SET checkin_code = ?, code_nonce = ? WHERE id = ?",
+            (new, nonce, row_id),
+        )
+        connection.execute(
+            "UPDATE checkins SET checkin_code = ? WHERE checkin_code = ?", (new, old)
+        )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE coordinators (
         username TEXT PRIMARY KEY,
@@ -145,6 +194,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE referrals ADD COLUMN source TEXT NOT NULL DEFAULT 'import';
     ALTER TABLE referrals ADD COLUMN chosen TEXT NOT NULL DEFAULT '';
     """,
+    _codes_hashed_and_items_skippable,
 )
 
 # A client's consultation request (the app's one place that stores a client's data) is kept
@@ -218,6 +268,7 @@ class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else database_path()
         _owner_only(self.path)
+        self._key = codes.key_for(self.path)
         self._migrate()
 
     @contextmanager
@@ -245,6 +296,10 @@ class Store:
             connection.execute("BEGIN IMMEDIATE")
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                if callable(script):
+                    script(connection, self._key)
+                    connection.execute(f"PRAGMA user_version = {number}")
+                    continue
                 for statement in script.split(";"):
                     if statement.strip():
                         connection.execute(statement)
@@ -468,8 +523,9 @@ class Store:
         """Take one of the therapist's ``capacity`` slots for the referral, or raise StoreError."""
         with self._connect(write=True) as connection:
             return _book(
-                connection, referral_id, therapist_id, capacity, actor, score, kind, reason
-            )
+                connection, self._key, referral_id, therapist_id, capacity, actor, score, kind,
+                reason,
+            )  # fmt: skip
 
     def book_all(
         self, requests: Sequence[BookingRequest], capacity: Mapping[str, int], actor: str
@@ -487,7 +543,7 @@ class Store:
             for request in requests:
                 try:
                     booked.append(
-                        _book(connection, request.referral_id, request.therapist_id,
+                        _book(connection, self._key, request.referral_id, request.therapist_id,
                               capacity.get(request.therapist_id, 0), actor, request.score,
                               "accepted", request.reason)
                     )  # fmt: skip
@@ -499,27 +555,27 @@ class Store:
         """Take back a batch of bookings as one step (the coordinator's "undo accept all"):
         their assignments are removed as if never made, in one transaction, and the undo is
         audited. Refused, changing nothing, once any of them has a check-in or was released."""
-        codes = [b.checkin_code for b in bookings]
-        if not codes:
+        digests = [codes.digest(b.checkin_code) for b in bookings]
+        if not digests:
             return 0
-        marks = ", ".join("?" for _ in codes)
+        marks = ", ".join("?" for _ in digests)
         with self._connect(write=True) as connection:
             active = connection.execute(
                 f"SELECT COUNT(*) FROM assignments WHERE checkin_code IN ({marks}) "
                 "AND released_at IS NULL",
-                codes,
+                digests,
             ).fetchone()[0]
             rated = connection.execute(
-                f"SELECT COUNT(*) FROM checkins WHERE checkin_code IN ({marks})", codes
+                f"SELECT COUNT(*) FROM checkins WHERE checkin_code IN ({marks})", digests
             ).fetchone()[0]
-            if active != len(codes) or rated:
+            if active != len(digests) or rated:
                 raise StoreError(
                     "this batch can no longer be undone as one step: some of it was released, "
                     "changed or already has check-ins"
                 )
-            connection.execute(f"DELETE FROM assignments WHERE checkin_code IN ({marks})", codes)
-            _audit(connection, actor, "undo accept all", detail=f"{len(codes)} assignments")
-        return len(codes)
+            connection.execute(f"DELETE FROM assignments WHERE checkin_code IN ({marks})", digests)
+            _audit(connection, actor, "undo accept all", detail=f"{len(digests)} assignments")
+        return len(digests)
 
     def release(self, referral_id: str, actor: str, reason: str) -> str:
         """Give the referral's slot back; returns the therapist it was with."""
@@ -533,7 +589,7 @@ class Store:
         booking is refused, the client keeps the therapist they had."""
         with self._connect(write=True) as connection:
             _release(connection, referral_id, actor, reason)
-            return _book(connection, referral_id, therapist_id, capacity, actor, None,
+            return _book(connection, self._key, referral_id, therapist_id, capacity, actor, None,
                          "override", reason)  # fmt: skip
 
     def taken_slots(self) -> dict[str, int]:
@@ -546,14 +602,20 @@ class Store:
         return {str(t): int(n) for t, n in rows}
 
     def assignments(self, active_only: bool = True) -> pd.DataFrame:
+        """Assignments in the order decided, each with its check-in code as the client has it
+        (derived again from its nonce; the database keeps only a digest)."""
         query = (
             "SELECT referral_id, therapist_id, score, kind, reason, decided_by, decided_at, "
-            "checkin_code, released_at, released_by, release_reason FROM assignments"
+            "code_nonce, released_at, released_by, release_reason FROM assignments"
         )
         if active_only:
             query += " WHERE released_at IS NULL"
         with self._connect() as connection:
-            return pd.read_sql_query(query + " ORDER BY decided_at, id", connection)
+            table = pd.read_sql_query(query + " ORDER BY decided_at, id", connection)
+        table.insert(
+            7, "checkin_code", [codes.derive(self._key, bytes(n)) for n in table["code_nonce"]]
+        )
+        return table.drop(columns="code_nonce")
 
     def audit(self) -> pd.DataFrame:
         with self._connect() as connection:
@@ -573,41 +635,53 @@ class Store:
     # Check-ins
 
     def checkin_target(self, code: str) -> tuple[str, str] | None:
-        """(referral_id, therapist_id) the code belongs to, or None for an unknown code."""
+        """(referral_id, therapist_id) the code belongs to, or None for an unknown code or one
+        whose assignment was released or rematched (its code is dead)."""
+        try:
+            key = codes.digest(code)
+        except codes.CodeError:
+            return None
         with self._connect() as connection:
             row = connection.execute(
                 "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ? "
-                "AND released_at IS NULL",  # a released or rematched assignment's code is dead
-                (code.strip(),),
+                "AND released_at IS NULL",
+                (key,),
             ).fetchone()
         return None if row is None else (str(row[0]), str(row[1]))
 
     def record_checkin(
         self, code: str, therapist_id: str, session: int, ratings: Mapping[str, int],
-        comment: str = "",
+        comment: str = "", now: datetime | None = None,
     ) -> str:  # fmt: skip
-        """Store a client's check-in; returns the referral id. Misuse raises StoreError,
-        including a comment longer than MAX_COMMENT characters."""
+        """Store a client's check-in; returns the referral id. ``ratings`` holds the items the
+        client answered (a skipped item is missing); a check-in with no rating needs a comment.
+        Misuse raises StoreError, including a comment longer than MAX_COMMENT characters and a
+        session that cannot have happened yet (see SESSIONS_PER_WEEK)."""
         _check_ratings(ratings)
-        if len(comment.strip()) > MAX_COMMENT:
+        comment = comment.strip()
+        if len(comment) > MAX_COMMENT:
             raise StoreError(
                 f"a comment can be at most {MAX_COMMENT:,} characters "
-                f"(this one has {len(comment.strip()):,})"
+                f"(this one has {len(comment):,})"
             )
-        if self.checkin_target(code) is None:
-            self.note_failed_code()  # its own transaction: the refusal below must not undo it
-            raise StoreError("that check-in code is not recognized")
+        if not ratings and not comment:
+            raise StoreError("answer at least one statement, or write a comment")
+        try:
+            key = codes.digest(code)
+        except codes.CodeError as error:
+            raise StoreError(str(error)) from None
+        now = now or _utcnow()
         with self._connect(write=True) as connection:
             row = connection.execute(
                 "SELECT referral_id, therapist_id, decided_at FROM assignments "
                 "WHERE checkin_code = ? AND released_at IS NULL",
-                (code.strip(),),
+                (key,),
             ).fetchone()
             if row is None:
                 raise StoreError("that check-in code is not recognized")
             if row[1] != therapist_id:
                 raise StoreError("this code is for a different therapist")
-            days = (datetime.now(UTC) - datetime.fromisoformat(row[2])).days
+            days = max((now - datetime.fromisoformat(row[2])).days, 0)
             possible = 1 + days * SESSIONS_PER_WEEK // 7
             if not 1 <= session <= possible:
                 raise StoreError(
@@ -615,29 +689,13 @@ class Store:
                     f"{days} day(s) ago, so at most session {possible}"
                 )
             if connection.execute(
-                "SELECT 1 FROM checkins WHERE checkin_code = ? AND session = ?",
-                (code.strip(), session),
+                "SELECT 1 FROM checkins WHERE checkin_code = ? AND session = ?", (key, session)
             ).fetchone():
                 raise StoreError(f"session {session} already has a check-in with this code")
-            _insert_checkin(connection, code.strip(), therapist_id, session,
-                            date.today(), ratings, comment, "client")  # fmt: skip
+            _insert_checkin(connection, key, therapist_id, session, now.date(), ratings, comment,
+                            "client")  # fmt: skip
             _audit(connection, "client", "check-in", row[0], therapist_id, f"session {session}")
         return str(row[0])
-
-    def note_failed_code(self) -> None:
-        with self._connect(write=True) as connection:
-            connection.execute("INSERT INTO failed_codes VALUES (?)", (_now(),))
-
-    def code_delay(self, window_minutes: int = 15) -> float:
-        """Seconds to wait before checking another code: doubles with each recent failure."""
-        since = (datetime.now(UTC) - timedelta(minutes=window_minutes)).isoformat(
-            timespec="seconds"
-        )
-        with self._connect() as connection:
-            failures = connection.execute(
-                "SELECT COUNT(*) FROM failed_codes WHERE at >= ?", (since,)
-            ).fetchone()[0]
-        return 0.0 if failures < FREE_FAILURES else float(min(2 ** (failures - FREE_FAILURES), 30))
 
     def import_checkins(self, rows: Sequence[CheckInRow], actor: str) -> int:
         """A clinic's existing feedback, all rows or none; returns how many were new. A row
@@ -647,11 +705,11 @@ class Store:
         with self._connect(write=True) as connection:
             for therapist_id, day, session, ratings in rows:
                 _check_ratings(ratings)
-                same = " AND ".join(f"{item} = ?" for item in ITEMS)
+                same = " AND ".join(f"{item} IS ?" for item in ITEMS)  # IS: a skip equals a skip
                 if connection.execute(
                     f"SELECT 1 FROM checkins WHERE source = 'import' AND therapist_id = ? "
                     f"AND day = ? AND session = ? AND {same}",
-                    (therapist_id, day.isoformat(), session, *(int(ratings[i]) for i in ITEMS)),
+                    (therapist_id, day.isoformat(), session, *(ratings.get(i) for i in ITEMS)),
                 ).fetchone():
                     continue
                 _insert_checkin(connection, None, therapist_id, session, day, ratings, "", "import")
@@ -660,13 +718,16 @@ class Store:
                    detail=f"{added} added, {len(rows) - added} already there")  # fmt: skip
         return added
 
-    def checkin_ratings(self) -> list[tuple[str, tuple[int, ...]]]:
-        """Every check-in as (therapist_id, ratings in item order), for measured rapport."""
+    def checkin_ratings(self) -> list[tuple[str, tuple[int | None, ...]]]:
+        """Every check-in as (therapist_id, ratings in item order; None where skipped), for
+        measured rapport."""
         with self._connect() as connection:
             rows = connection.execute(
-                f"SELECT therapist_id, {', '.join(ITEMS)} FROM checkins ORDER BY id"
+                f"SELECT therapist_id, {ITEM_COLUMNS} FROM checkins ORDER BY id"
             ).fetchall()
-        return [(str(row[0]), tuple(int(v) for v in row[1:])) for row in rows]
+        return [
+            (str(row[0]), tuple(None if v is None else int(v) for v in row[1:])) for row in rows
+        ]
 
     def checkins_version(self) -> int:
         """Changes whenever a check-in is added (the newest row id; 0 with none)."""
@@ -677,22 +738,45 @@ class Store:
 
     def checkins_for(self, code: str) -> list[CheckIn]:
         """One client's check-ins about one therapist (by code), in session order."""
+        try:
+            key = codes.digest(code)
+        except codes.CodeError:
+            return []
         with self._connect() as connection:
             rows = connection.execute(
-                f"SELECT therapist_id, session, day, comment, {', '.join(ITEMS)} FROM checkins "
+                f"SELECT therapist_id, session, day, comment, {ITEM_COLUMNS} FROM checkins "
                 "WHERE checkin_code = ? ORDER BY session",
-                (code,),
+                (key,),
             ).fetchall()
-        return [
-            CheckIn(str(r[0]), int(r[1]), dict(zip(ITEMS, map(int, r[4:]), strict=True)),
-                    date.fromisoformat(r[2]), str(r[3]))
-            for r in rows
-        ]  # fmt: skip
+        return [_checkin(row) for row in rows]
+
+    def active_checkins(self) -> dict[str, list[CheckIn]]:
+        """Every active assignment's check-ins by referral, in session order (one query: the
+        queue reads them all on every page)."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT a.referral_id, c.therapist_id, c.session, c.day, c.comment, "
+                f"{', '.join('c.' + item for item in ITEMS)} FROM checkins c "
+                "JOIN assignments a ON a.checkin_code = c.checkin_code "
+                "WHERE a.released_at IS NULL ORDER BY a.referral_id, c.session"
+            ).fetchall()
+        found: dict[str, list[CheckIn]] = {}
+        for row in rows:
+            found.setdefault(str(row[0]), []).append(_checkin(row[1:]))
+        return found
+
+
+def _checkin(row: Sequence[object]) -> CheckIn:
+    """A CheckIn from (therapist_id, session, day, comment, *items); skipped items left out."""
+    therapist_id, session, day, comment, *values = row
+    ratings = {item: int(str(v)) for item, v in zip(ITEMS, values, strict=True) if v is not None}
+    return CheckIn(str(therapist_id), int(str(session)), ratings, date.fromisoformat(str(day)),
+                   str(comment))  # fmt: skip
 
 
 def _check_ratings(ratings: Mapping[str, int]) -> None:
-    if set(ratings) != set(ITEMS):
-        raise StoreError("a check-in rates all nine items")
+    if unknown := set(ratings) - set(ITEMS):
+        raise StoreError(f"not a check-in item: {', '.join(sorted(unknown))}")
     if not all(isinstance(v, int) and 1 <= v <= 5 for v in ratings.values()):
         raise StoreError("every rating is a whole number from 1 to 5")
 
@@ -710,13 +794,14 @@ def _insert_checkin(
     connection.execute(
         f"INSERT INTO checkins (checkin_code, therapist_id, session, day, {', '.join(ITEMS)}, "
         f"comment, source, created_at) VALUES ({', '.join('?' * (len(ITEMS) + 7))})",
-        (code, therapist_id, session, day.isoformat(), *(int(ratings[i]) for i in ITEMS),
+        (code, therapist_id, session, day.isoformat(), *(ratings.get(i) for i in ITEMS),
          comment.strip(), source, _now()),
     )  # fmt: skip
 
 
 def _book(
     connection: sqlite3.Connection,
+    key: bytes,
     referral_id: str,
     therapist_id: str,
     capacity: int,
@@ -743,12 +828,14 @@ def _book(
     ).fetchone()[0]
     if taken >= capacity:
         raise StoreError(f"{therapist_id} has no open slot left ({taken} of {capacity} taken)")
-    code = secrets.token_urlsafe(16)
+    nonce = codes.new_nonce()
+    code = codes.derive(key, nonce)
     connection.execute(
         "INSERT INTO assignments (referral_id, therapist_id, score, kind, reason, "
-        "decided_by, decided_at, checkin_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (referral_id, therapist_id, score, kind, reason.strip(), actor, _now(), code),
-    )
+        "decided_by, decided_at, checkin_code, code_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (referral_id, therapist_id, score, kind, reason.strip(), actor, _now(),
+         codes.digest(code), nonce),
+    )  # fmt: skip
     _audit(connection, actor, kind, referral_id, therapist_id, reason.strip())
     return Booking(referral_id, therapist_id, code)
 

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 from matcher import vocabulary as V
-from matcher.checkins import CheckIn, rupture, rupture_state, with_checkins
+from matcher.checkins import CheckIn, rupture, rupture_state, totals, with_checkins
 from matcher.directory import Directory, load_directory
 from matcher.explain import describe_rupture, explain
 from matcher.scoring import rank
 from matcher.store import Store, StoreError
 from matcher.triage import Referral
-from tests.conftest import DATA, ROOT, TODAY, prefs
+from tests.conftest import DATA, ROOT, TODAY, backdate_assignments, prefs
 
 GOOD = dict.fromkeys(V.ITEMS, 4)
 
@@ -78,23 +78,41 @@ def test_a_code_rates_only_its_own_therapist_once_per_session(booked: tuple[Stor
         store.record_checkin(code, "T0000010", 1, GOOD)
     with pytest.raises(StoreError, match="different therapist"):
         store.record_checkin(code, "T0000099", 2, GOOD)
-    with pytest.raises(StoreError, match="all nine"):
-        store.record_checkin(code, "T0000010", 2, {"heard": 5})
+    with pytest.raises(StoreError, match="not a check-in item"):
+        store.record_checkin(code, "T0000010", 2, {"warmth": 5})
     with pytest.raises(StoreError, match="from 1 to 5"):
         store.record_checkin(code, "T0000010", 2, {**GOOD, "heard": 6})
     assert [c.session for c in store.checkins_for(code)] == [1]
 
 
-def test_guessing_codes_is_refused_and_slowed_down(booked: tuple[Store, str]) -> None:
+def test_a_skipped_item_is_missing_not_a_rating(booked: tuple[Store, str]) -> None:
     store, code = booked
-    delays = []
-    for guess in ("aaaa", "bbbb", "cccc", "dddd", "eeee", "ffff"):
-        delays.append(store.code_delay())
-        with pytest.raises(StoreError, match="not recognized"):
-            store.record_checkin(guess, "T0000010", 1, GOOD)
-    assert delays[:3] == [0, 0, 0]
-    assert delays[3:] == [1, 2, 4]  # each further wrong code doubles the wait
-    assert store.checkin_target(code) is not None  # the real code still works
+    with pytest.raises(StoreError, match="at least one"):
+        store.record_checkin(code, "T0000010", 1, {})
+    store.record_checkin(code, "T0000010", 1, {"heard": 5, "safe": 3})
+    [stored] = store.checkins_for(code)
+    assert stored.ratings == {"heard": 5, "safe": 3}
+    [(therapist, ratings)] = store.checkin_ratings()
+    assert therapist == "T0000010" and ratings.count(None) == len(V.ITEMS) - 2
+    # Measured rapport: the answered items carry the level (4.0); a skipped item is that level,
+    # never the scale's midpoint or a default.
+    counts, sums = totals(load_directory(DATA / "therapists.csv"), [(therapist, ratings)])
+    assert counts.sum() == 1
+    assert sorted(set(sums[counts == 1][0])) == [3.0, 4.0, 5.0]
+    # Only a comment: the coordinator sees it; nothing is counted as rapport.
+    backdate_assignments(store.path, days=7)
+    store.record_checkin(code, "T0000010", 2, {}, "I'd like to talk to someone")
+    assert totals(load_directory(DATA / "therapists.csv"), store.checkin_ratings())[0].sum() == 1
+
+
+def test_wrong_and_mistyped_codes_are_refused(booked: tuple[Store, str]) -> None:
+    store, code = booked
+    typo = code[:-1] + ("A" if code[-1] != "A" else "B")
+    with pytest.raises(StoreError, match="typo"):
+        store.record_checkin(typo, "T0000010", 1, GOOD)
+    assert store.checkin_target(typo) is None
+    assert store.checkin_target("7KQ2-M9XD-4TRB-H3WC") is None  # well formed, never issued
+    assert store.checkin_target(code.lower()) == ("R1", "T0000010")  # still works, any case
 
 
 def test_the_audit_log_records_checkins_without_their_content(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from matcher import codes
 from matcher.store import Store, StoreError, export_day
 from matcher.triage import Referral, load_queue
 from tests.conftest import DATA, TODAY, prefs
@@ -43,6 +44,39 @@ def test_an_older_database_is_migrated_forward(tmp_path: Path) -> None:
     assert migrated.checkin_ratings() == []
 
 
+def test_old_check_in_codes_are_reissued_and_their_check_ins_follow(tmp_path: Path) -> None:
+    from matcher.store import MIGRATIONS
+    from matcher.vocabulary import ITEMS
+
+    path = tmp_path / "v4.db"
+    old_code = "Zq3-long_random_text_from_before_v5"
+    with sqlite3.connect(path) as connection:  # a version-4 database with one check-in
+        for script in MIGRATIONS[:4]:
+            assert isinstance(script, str)
+            connection.executescript(script)
+        connection.executescript(
+            "PRAGMA user_version = 4;"
+            "INSERT INTO referrals (referral_id, received, urgency, risk_self_harm, "
+            "risk_harm_others, preferences, imported_at, imported_by) VALUES ('R1', "
+            f"'2026-11-01', 'routine', 0, 0, '{prefs().model_dump_json()}', 'x', 'ana');"
+            "INSERT INTO assignments (referral_id, therapist_id, kind, decided_by, decided_at, "
+            f"checkin_code) VALUES ('R1', 'T1', 'accepted', 'ana', '2026-11-01', '{old_code}');"
+            f"INSERT INTO checkins (checkin_code, therapist_id, session, day, {', '.join(ITEMS)}, "
+            f"source, created_at) VALUES ('{old_code}', 'T1', 1, '2026-11-02', "
+            f"{', '.join('4' * len(ITEMS))}, 'client', 'x');"
+        )
+    migrated = Store(path)
+    assert migrated.schema_version == len(MIGRATIONS)
+    [new_code] = migrated.assignments()["checkin_code"]
+    assert migrated.checkin_target(old_code) is None
+    assert migrated.checkin_target(new_code) == ("R1", "T1")
+    assert [c.session for c in migrated.checkins_for(new_code)] == [1]
+    assert migrated.active_checkins()["R1"][0].ratings == dict.fromkeys(ITEMS, 4)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert old_code not in "\n".join(raw.iterdump())
+
+
 def test_import_is_idempotent_and_keeps_what_was_there(store: Store) -> None:
     queue = load_queue(DATA / "referrals.csv")
     first = store.import_referrals(queue, "ana")
@@ -64,7 +98,7 @@ def test_a_failed_import_adds_nothing(store: Store) -> None:
 def test_booking_takes_a_slot_and_releasing_gives_it_back(store: Store) -> None:
     store.import_referrals([referral("r1"), referral("r2"), referral("r3")], "ana")
     booking = store.book("r1", "T1", capacity=2, actor="ana", score=0.8)
-    assert len(booking.checkin_code) >= 20
+    assert len(codes.normalise(booking.checkin_code)) == codes.LENGTH
     store.book("r2", "T1", capacity=2, actor="ben")
     with pytest.raises(StoreError, match="no open slot left"):
         store.book("r3", "T1", capacity=2, actor="ana")

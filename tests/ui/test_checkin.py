@@ -49,9 +49,18 @@ def send(at: AppTest, session: int, **ratings: int) -> AppTest:
     return at
 
 
-def test_a_wrong_code_is_refused(code: str) -> None:
-    at = enter(on_page(CHECKIN), "not-a-real-code")
+NEVER_ISSUED = "040G-2081-040G-208F"  # well formed, check symbol right, given to nobody
+
+
+def test_a_wrong_code_is_refused_and_a_typo_is_called_a_typo(code: str) -> None:
+    at = enter(on_page(CHECKIN), NEVER_ISSUED)
     assert "not recognized" in at.error[0].value
+    typo = code[:5] + ("A" if code[5] != "A" else "B") + code[6:]
+    at = enter(on_page(CHECKIN), typo)
+    assert "typo" in at.error[0].value
+    assert "code_failures" not in at.session_state  # a typo is not a wrong guess
+    at = enter(on_page(CHECKIN), code.lower().replace("-", " "))  # any case, any spacing
+    assert "You are checking in about" in at.info[0].value.replace("\\", "")
 
 
 def test_a_checkin_says_who_sees_it_then_offers_a_reflection(
@@ -142,7 +151,7 @@ def test_the_thank_you_shows_the_crisis_box_only_when_the_answers_call_for_it(co
     assert any("988" in e.value for e in at.error)
 
 
-def test_every_statement_must_be_answered(code: str, private_database: Path) -> None:
+def test_every_statement_must_be_answered_or_skipped(code: str, private_database: Path) -> None:
     at = enter(on_page(CHECKIN), code)
     at.radio(key="rate_heard").set_value(5)
     at.text_area(key="checkin_comment").input("only one answered")
@@ -151,14 +160,34 @@ def test_every_statement_must_be_answered(code: str, private_database: Path) -> 
     assert "choose an answer for every statement" in at.error[0].value
     assert at.radio(key="rate_heard").value == 5  # kept
     assert Store(private_database).checkins_for(code) == []
+    for item in V.ITEMS:
+        if item != "heard":
+            at.radio(key=f"rate_{item}").set_value(0)  # "Skip this one"
+    at.button[0].click()
+    at.run()
+    assert "Your check-in was received" in at.success[0].value
+    [stored] = Store(private_database).checkins_for(code)
+    assert stored.ratings == {"heard": 5}  # skipped items are missing, not ratings
 
 
-def test_wrong_codes_slow_only_the_session_that_typed_them(code: str) -> None:
+def test_wrong_codes_slow_only_the_session_that_typed_them(
+    code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
 
+    waits: list[float] = []
+    sleep = time.sleep
+
+    def record(seconds: float) -> None:  # the page's slowdowns are recorded, not slept
+        if seconds >= 1:  # AppTest itself polls with short sleeps
+            waits.append(seconds)
+        else:
+            sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", record)
     clumsy = on_page(CHECKIN)
     for _ in range(5):
-        enter(clumsy, "not-a-code")
-    started = time.monotonic()
+        enter(clumsy, NEVER_ISSUED)
+    assert waits == [1.0, 2.0]  # the 4th and 5th wrong codes of this session waited
     enter(on_page(CHECKIN), code)  # another visitor: no wait at all
-    assert time.monotonic() - started < 1.5
+    assert waits == [1.0, 2.0]

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import streamlit as st
 
+from matcher import codes
 from matcher import vocabulary as V
 from matcher import words as W
-from matcher.checkins import LOW, sounds_urgent
+from matcher.checkins import CheckIn, worrying
 from matcher.store import FREE_FAILURES, MAX_COMMENT, StoreError
 from matcher.ui.auth import store
 from matcher.ui.common import STORE_FAILURES, crisis_resources, current_directory, plain
 
-SCALE = {value: f"{value} · {words}" for value, words in W.RATING_SCALE.items()}
+SKIP = 0  # "skip this one": the item is missing from the check-in, never a rating
+SCALE = {value: f"{value} · {words}" for value, words in W.RATING_SCALE.items()} | {
+    SKIP: "Skip this one"
+}
 WHO_SEES = (
     "**Who sees your answers.** Your clinic's intake coordinators see this check-in, including "
     "your comment, so they can help if something is not working. Your therapist is not shown "
@@ -41,11 +46,21 @@ st.markdown(
 target = st.session_state.get("checkin_target")
 if target is None:
     with st.form("code"):
-        code = st.text_input("Your check-in code (from your clinic)", key="checkin_code_input")
+        code = st.text_input(
+            "Your check-in code (from your clinic)",
+            key="checkin_code_input",
+            placeholder="e.g. 7KQ2-M9XD-4TRB-H3WC",
+            help="16 letters and digits in four groups. Capitals, spaces and dashes don't matter.",
+        )
         go = st.form_submit_button("Continue", type="primary")
     if go:
+        try:
+            code = codes.format_code(codes.normalise(code))
+        except codes.CodeError as error:  # a typo is caught here: nothing was looked up
+            st.error(plain(str(error).capitalize() + "."))
+            st.stop()
         # Wrong codes slow down this browser session only, never anyone else's (codes are
-        # 128-bit random, so the slowdown is a courtesy against typos, not the defence).
+        # 75-bit random, so the slowdown is a courtesy, not the defence).
         failures: list[float] = st.session_state.setdefault("code_failures", [])
         recent = [t for t in failures if time.monotonic() - t < CODE_WINDOW_S]
         wait = 0.0 if len(recent) < FREE_FAILURES else min(2.0 ** (len(recent) - FREE_FAILURES), 30)
@@ -53,7 +68,7 @@ if target is None:
             with st.spinner("Checking…"):
                 time.sleep(wait)
         try:
-            found = store().checkin_target(code) if code.strip() else None
+            found = store().checkin_target(code)
         except STORE_FAILURES:
             st.error(UNAVAILABLE)
             st.stop()
@@ -61,7 +76,7 @@ if target is None:
             st.session_state["code_failures"] = [*recent, time.monotonic()]
             st.error("That code is not recognized. Check it with your clinic and try again.")
             st.stop()
-        st.session_state["checkin_target"] = (code.strip(), *found)
+        st.session_state["checkin_target"] = (code, *found)
         st.rerun()
     st.stop()
 
@@ -105,7 +120,10 @@ with st.form("checkin"):
         step=1,
         key="checkin_session",
     )
-    st.caption("Nothing is chosen for you: pick the answer that fits each statement.")
+    st.caption(
+        "Nothing is chosen for you: pick the answer that fits each statement, or skip one "
+        "you'd rather not answer (a skipped statement is simply left out)."
+    )
     answers = {
         item.key: st.radio(
             item.statement,
@@ -123,10 +141,13 @@ with st.form("checkin"):
     st.markdown(WHO_SEES)
     sent = st.form_submit_button("Send my check-in", type="primary")
 if sent:
-    ratings = {key: value for key, value in answers.items() if value is not None}
-    if len(ratings) < len(answers):
-        st.error("Please choose an answer for every statement; your other answers are kept.")
+    if any(value is None for value in answers.values()):
+        st.error(
+            'Please choose an answer for every statement, or "Skip this one"; your other '
+            "answers are kept."
+        )
         st.stop()
+    ratings = {key: int(value) for key, value in answers.items() if value not in (None, SKIP)}
     try:
         store().record_checkin(code, therapist_id, int(session), ratings, comment)
     except StoreError as error:
@@ -135,6 +156,6 @@ if sent:
     except STORE_FAILURES:
         st.error(NOT_SAVED)
         st.stop()
-    worrying = ratings["safe"] <= LOW or sounds_urgent(comment)
-    st.session_state["checked_in"] = "worrying" if worrying else "fine"
+    sent_checkin = CheckIn(therapist_id, int(session), ratings, date.today(), comment)
+    st.session_state["checked_in"] = "worrying" if worrying(sent_checkin) else "fine"
     st.rerun()
