@@ -84,6 +84,7 @@ class Child:
     sessions_total: int = 0
     sessions_open: int = 0
     deaths: list[float] = field(default_factory=list)  # monotonic times, for the crash guard
+    chosen_at: int = 0  # the proxy's turn when this child was last chosen
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -261,6 +262,7 @@ class Proxy:
         self.children = list(children)
         self.sticky: OrderedDict[bytes, int] = OrderedDict()
         self.refused = 0  # connections closed without reaching a child (bad head, none up)
+        self.turn = 0
 
     def choose(self, key: bytes | None) -> Child | None:
         live = [child for child in self.children if child.up]
@@ -271,8 +273,11 @@ class Proxy:
             if remembered.up:
                 self.sticky.move_to_end(key)
                 return remembered
-        # Fewest open sessions, then fewest open connections, then the lowest index.
-        chosen = min(live, key=lambda c: (c.sessions_open, c.connections_open, c.index))
+        # Fewest open sessions, then the one chosen longest ago (so visits one after another
+        # take turns, and browsers that arrive together spread).
+        chosen = min(live, key=lambda c: (c.sessions_open, c.chosen_at))
+        self.turn += 1
+        chosen.chosen_at = self.turn
         if key is not None:
             self.sticky[key] = chosen.index
             self.sticky.move_to_end(key)
@@ -296,11 +301,16 @@ class Proxy:
             child = self.choose(key)
             if child is None:
                 break
+            # Counted before connecting, so sessions that arrive together see each other.
+            child.connections_open += 1
+            child.sessions_open += session
             try:
                 upstream_reader, upstream_writer = await asyncio.open_connection(
                     "127.0.0.1", child.port
                 )
             except OSError:
+                child.connections_open -= 1
+                child.sessions_open -= session
                 child.up = False  # the watcher brings it back
                 continue
             await self._relay(child, head, key is not None or head.websocket, session,
@@ -323,10 +333,7 @@ class Proxy:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
     ) -> None:
         child.connections_total += 1
-        child.connections_open += 1
-        if session:
-            child.sessions_total += 1
-            child.sessions_open += 1
+        child.sessions_total += session
         try:
             upstream[1].write(head.raw if keep_alive else closing(head))
             up = asyncio.ensure_future(_pipe(client[0], upstream[1]))
@@ -343,8 +350,7 @@ class Proxy:
                     await up
         finally:
             child.connections_open -= 1
-            if session:
-                child.sessions_open -= 1
+            child.sessions_open -= session
             for writer in (client[1], upstream[1]):
                 writer.close()
 

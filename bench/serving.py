@@ -1,0 +1,444 @@
+"""Serving many users: ``python -m bench.serving [--clients 10] [--servers direct,2] [--repeats 5]``.
+
+Starts the real app on a free loopback port, either as ``streamlit run app.py`` (``direct``: one
+process, as ``make run``) or as ``python -m matcher.serve --processes N`` (``N``: N processes
+behind the front proxy), and drives N concurrent client sessions through intake → submit →
+first result card: every session opens and draws the intake at the same time, then all submit
+at the same moment (state NC, concern anxiety), the worst case of issue 12's "ten clients
+submitting at once". Each layout first runs one untimed round, so every process has loaded the
+demo directory as it would have after its first visitor.
+
+Two kinds of client (``--client``):
+
+- ``protocol`` (the default; the figures in docs/serving.md): a light client that speaks
+  Streamlit's own websocket protocol (the protobuf messages the browser exchanges), so what is
+  timed is the server: from the submit message sent to the first result card's message
+  received (**server time**), and to the results page's last message (**page sent**), per
+  client. Ten of them cost the bench a few hundred milliseconds of CPU in all, so the two cores
+  stay the server's.
+- ``browser``: N pages (one Chromium, one context each) driven with Playwright, the way
+  ``bench.browser`` and the e2e test do, timing **wall** from the click to the first card drawn
+  (taken inside each page, so the order the bench polls the pages in does not matter). On two
+  cores ten Chromium renderers drawing five charts each compete with the server for the same
+  CPU; the CPU time they use is reported beside the wall time (``client CPU``), which is why
+  these are not the figures for the target.
+
+Printed per layout: per-client p50, p95 and max (the median of each over the repeats), the
+server processes' CPU time per submit (children and proxy, from /proc), the bench's own CPU
+time, and the machine's load average before and after, because the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.cookiejar
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.browser import _cpu_seconds, _port
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = "North Carolina (NC)"
+CONCERN = "anxiety"
+START_TIMEOUT_S = 120.0
+STEP_TIMEOUT_S = 120.0
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+# ---------------------------------------------------------------------------------------------
+# The server under test
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    status: Path | None  # matcher.serve's counts file (None for a bare `streamlit run`)
+
+    def pids(self) -> list[int]:
+        """The proxy (if any) and every server process."""
+        if self.status is None:
+            return [self.process.pid]
+        children = json.loads(self.status.read_text())["children"]
+        return [self.process.pid, *(int(c["pid"]) for c in children)]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                total += _cpu_seconds(pid)
+        return total
+
+    def sessions_per_process(self) -> list[int]:
+        if self.status is None:
+            return []
+        return [int(c["sessions_total"]) for c in json.loads(self.status.read_text())["children"]]
+
+
+@contextlib.contextmanager
+def running(layout: str, folder: Path) -> Iterator[Server]:
+    """``direct``: streamlit run app.py; a number N: python -m matcher.serve --processes N."""
+    port = _port()
+    env = {**os.environ, "MATCHER_DB": str(folder / "serving.db")}
+    status: Path | None = None
+    if layout == "direct":
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                   "--server.address", "127.0.0.1", "--server.headless", "true",
+                   "--browser.gatherUsageStats", "false"]  # fmt: skip
+    else:
+        status = folder / f"status-{layout}.json"
+        command = [sys.executable, "-m", "matcher.serve", "--processes", layout, "--port",
+                   str(port), "--status", str(status)]  # fmt: skip
+    log = (folder / f"server-{layout}.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _healthy(url) or (status is not None and not status.exists()):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the server ({layout}) did not start; see {log.name}")
+            time.sleep(0.2)
+        yield Server(url, process, status)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+            return bool(answer.read().strip() == b"ok")
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The protocol client: Streamlit's websocket messages, as the browser sends and receives them
+
+
+class Session:
+    """One client session over Streamlit's websocket (``/_stcore/stream``).
+
+    It first asks ``/_stcore/health`` for the XSRF cookie, as the browser does, and sends it back
+    with the websocket, so the front proxy keeps it on one process as it would a browser.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.socket: Any = None
+        self.widgets: dict[str, str] = {}  # the widget's key (end of its id) → id
+        self.page = ""  # the page script's hash the server runs for this session
+
+    async def open(self) -> None:
+        from websockets.asyncio.client import connect
+
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        await asyncio.to_thread(opener.open, f"{self.url}/_stcore/health", None, 30)
+        token = next((c.value for c in jar if c.name == XSRF_COOKIE), None)
+        protocols = ["streamlit", token] if token else ["streamlit"]
+        headers = {"Cookie": f"{XSRF_COOKIE}={token}"} if token else {}
+        self.socket = await connect(
+            self.url.replace("http://", "ws://") + "/_stcore/stream",
+            subprotocols=protocols,  # type: ignore[arg-type]
+            origin=self.url,  # type: ignore[arg-type]
+            additional_headers=headers,
+            max_size=None,
+            open_timeout=STEP_TIMEOUT_S,
+        )
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+
+    async def rerun(self, widgets: list[tuple[str, str, Any]]) -> None:
+        """Ask for a script run with these widget values: (key, kind of value, value)."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        message = BackMsg()
+        message.rerun_script.page_script_hash = self.page
+        for key, kind, value in widgets:
+            state = message.rerun_script.widget_states.widgets.add()
+            state.id = self.widgets[key]
+            if kind == "string_array_value":
+                state.string_array_value.data.extend(value)
+            else:
+                setattr(state, kind, value)
+        await self.socket.send(message.SerializeToString())
+
+    async def until(self, done: Callable[[Any], bool]) -> float:
+        """Read messages until ``done(message)``; perf_counter() when it came."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        while True:
+            message = ForwardMsg()
+            message.ParseFromString(await asyncio.wait_for(self.socket.recv(), STEP_TIMEOUT_S))
+            kind = message.WhichOneof("type")
+            if kind == "new_session":
+                self.page = message.new_session.page_script_hash
+            elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                name = message.delta.new_element.WhichOneof("type") or ""
+                element: Any = getattr(message.delta.new_element, name, None)
+                if getattr(element, "id", ""):
+                    self.widgets[element.id.rsplit("-", 1)[-1]] = element.id
+            if done(message):
+                return time.perf_counter()
+
+
+def _finished(message: Any) -> bool:
+    return bool(message.WhichOneof("type") == "script_finished")
+
+
+def _card(message: Any) -> bool:
+    """The first result card's score (a metric), as the e2e test waits for it."""
+    return bool(
+        message.WhichOneof("type") == "delta"
+        and message.delta.WhichOneof("type") == "new_element"
+        and message.delta.new_element.WhichOneof("type") == "metric"
+    )
+
+
+async def _protocol_round(server: Server, clients: int) -> dict[str, Any]:
+    sessions = [Session(server.url) for _ in range(clients)]
+
+    async def intake(session: Session) -> float:
+        started = time.perf_counter()
+        await session.open()
+        await session.rerun([])  # the page load: the intake's first run
+        return await session.until(_finished) - started
+
+    async def submit(session: Session) -> tuple[float, float]:
+        await session.rerun([("state", "string_value", STATE),
+                             ("concerns", "string_array_value", [CONCERN]),
+                             ("Show my matches", "trigger_value", True)])  # fmt: skip
+        sent = time.perf_counter()
+        card = await session.until(_card)
+        done = await session.until(_finished)
+        return card - sent, done - sent
+
+    try:
+        drawn = await asyncio.gather(*(intake(s) for s in sessions))
+        cpu, own, load = server.cpu_seconds(), time.process_time(), os.getloadavg()[0]
+        results = await asyncio.gather(*(submit(s) for s in sessions))
+        cpu, own = server.cpu_seconds() - cpu, time.process_time() - own
+    finally:
+        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+    return {"intake_s": list(drawn), "server_s": [r[0] for r in results],
+            "page_s": [r[1] for r in results], "server_cpu_s": cpu, "client_cpu_s": own,
+            "load": (load, os.getloadavg()[0])}  # fmt: skip
+
+
+def protocol_round(server: Server, clients: int) -> dict[str, Any]:
+    """The submits' server CPU and the bench's own CPU are counted from the moment every
+    session has drawn its intake to the last results page sent."""
+    return asyncio.run(_protocol_round(server, clients))
+
+
+# ---------------------------------------------------------------------------------------------
+# The browser client: N pages in Debian's Chromium, driven as the e2e test drives one
+
+# Each page notes when "Show my matches" is pressed and when the first match's score is drawn,
+# on its own clock, so the bench can read the pages one after another without timing itself.
+TIMER = """
+window.__clicked = null; window.__card = null;
+document.addEventListener('click', (event) => {
+  if (event.target.closest('button')?.innerText.includes('Show my matches')) {
+    window.__clicked = performance.now();
+  }
+}, true);
+new MutationObserver(() => {
+  if (window.__clicked !== null && window.__card === null
+      && document.querySelector('[data-testid="stMetric"]')) {
+    window.__card = performance.now();
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def browser_round(server: Server, clients: int, browser: Any) -> dict[str, Any]:
+    e2e = _e2e()
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900})
+                for _ in range(clients)]  # fmt: skip
+    try:
+        pages = []
+        for context in contexts:  # opened together, then each filled in
+            context.add_init_script(TIMER)
+            page = context.new_page()
+            page.set_default_timeout(STEP_TIMEOUT_S * 1000)
+            page.goto(server.url)
+            pages.append(page)
+        for page in pages:
+            page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
+            e2e._settled(page)
+            e2e._choose(page, "Your state (therapists must be licensed where you live)", STATE)
+            e2e._choose(page, "What would you like help with? Choose any that fit.", CONCERN)
+            page.keyboard.press("Escape")
+        cpu, load = server.cpu_seconds(), os.getloadavg()[0]
+        chromium = _descendants_cpu(exclude=set(server.pids()))
+        for page in pages:
+            page.get_by_role("button", name="Show my matches").click()
+        walls = []
+        for page in pages:
+            page.locator('[data-testid="stMetric"]').first.wait_for()
+            page.wait_for_function("window.__card !== null")
+            walls.append(page.evaluate("(window.__card - window.__clicked) / 1000"))
+        return {"wall_s": walls, "server_cpu_s": server.cpu_seconds() - cpu,
+                "client_cpu_s": _descendants_cpu(exclude=set(server.pids())) - chromium,
+                "load": (load, os.getloadavg()[0])}  # fmt: skip
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def _e2e() -> Any:
+    """The e2e test's helpers (flags, picking an option, waiting for a rerun), used as they are;
+    imported by name so the type checker does not follow it into the test suite."""
+    import importlib
+
+    return importlib.import_module("tests.e2e.test_browser")
+
+
+def _descendants_cpu(exclude: set[int]) -> float:
+    """CPU seconds of this process's descendants (Playwright's driver, Chromium), not the
+    server's."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(stat[1])
+    family, grew = {os.getpid()}, True
+    while grew:
+        grown = family | {pid for pid, parent in parents.items() if parent in family}
+        grew, family = grown != family, grown
+    total = 0.0
+    for pid in family - exclude - {os.getpid()}:
+        with contextlib.suppress(OSError):
+            total += _cpu_seconds(pid)
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def measure(layout: str, clients: int, repeats: int, client: str) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="serving-"))
+    with running(layout, folder) as server, contextlib.ExitStack() as stack:
+        if client == "browser":
+            browser = stack.enter_context(_chromium())
+
+            def one() -> dict[str, Any]:
+                return browser_round(server, clients, browser)
+        else:
+
+            def one() -> dict[str, Any]:
+                return protocol_round(server, clients)
+
+        one()  # every process loads the demo directory once, as after its first visitor
+        rounds = []
+        for _ in range(repeats):
+            time.sleep(1.0)
+            rounds.append(one())
+        return {"layout": layout, "clients": clients, "client": client, "rounds": rounds,
+                "sessions_per_process": server.sessions_per_process()}  # fmt: skip
+
+
+@contextlib.contextmanager
+def _chromium() -> Iterator[Any]:
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("Chromium is missing: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=_e2e().CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def summary(result: dict[str, Any]) -> dict[str, float]:
+    """Per round: p50, p95 and max over the clients; then the median of each over the rounds."""
+    rounds = result["rounds"]
+    out: dict[str, float] = {}
+    timed = ["server_s", "page_s", "intake_s"] if result["client"] == "protocol" else ["wall_s"]
+    for name in timed:
+        for stat, fn in (("p50", np.median), ("p95", lambda v: np.percentile(v, 95)),
+                         ("max", np.max)):  # fmt: skip
+            out[f"{name}_{stat}"] = float(np.median([fn(r[name]) for r in rounds]))
+    n = result["clients"]
+    out["server_cpu_per_submit_s"] = float(np.median([r["server_cpu_s"] / n for r in rounds]))
+    out["client_cpu_s"] = float(np.median([r["client_cpu_s"] for r in rounds]))
+    out["load_before"] = float(np.median([r["load"][0] for r in rounds]))
+    out["load_after"] = float(np.median([r["load"][1] for r in rounds]))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", default="10", help="comma-separated, e.g. 1,5,10")
+    parser.add_argument("--servers", default="direct,2",
+                        help="comma-separated layouts: direct, or a number of processes")  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--client", choices=["protocol", "browser"], default="protocol")
+    parser.add_argument("--json", type=Path, help="also write every round's figures here")
+    args = parser.parse_args()
+    print(f"load average at the start: {os.getloadavg()}; {os.cpu_count()} cores")
+    results = []
+    for layout in args.servers.split(","):
+        for clients in (int(c) for c in args.clients.split(",")):
+            result = measure(layout.strip(), clients, args.repeats, args.client)
+            result["summary"] = summary(result)
+            results.append(result)
+            _print(result)
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(f"load average at the end: {os.getloadavg()}")
+    return 0
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def _print(result: dict[str, Any]) -> None:
+    s = result["summary"]
+    layout = ("streamlit run (1 process)" if result["layout"] == "direct"
+              else f"matcher.serve --processes {result['layout']}")  # fmt: skip
+    head = f"{layout}, {result['clients']} concurrent clients ({result['client']})"
+    if result["client"] == "protocol":
+        print(f"{head}: server time p50 {ms(s['server_s_p50'])}, p95 {ms(s['server_s_p95'])}, "
+              f"max {ms(s['server_s_max'])}; page sent p50 {ms(s['page_s_p50'])}, max "
+              f"{ms(s['page_s_max'])}; intake drawn p50 {ms(s['intake_s_p50'])}, max "
+              f"{ms(s['intake_s_max'])}")  # fmt: skip
+    else:
+        print(f"{head}: wall (click → first card drawn) p50 {ms(s['wall_s_p50'])}, p95 "
+              f"{ms(s['wall_s_p95'])}, max {ms(s['wall_s_max'])}")  # fmt: skip
+    print(f"    server CPU per submit {ms(s['server_cpu_per_submit_s'])}; client CPU for the submits "
+          f"{ms(s['client_cpu_s'])}; load average {s['load_before']:.1f} → {s['load_after']:.1f}; "
+          f"sessions per process {result['sessions_per_process']}; "
+          f"{len(result['rounds'])} repeats (medians)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
