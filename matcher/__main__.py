@@ -1,4 +1,4 @@
-"""Command line: ``python -m matcher rank|validate|synth`` (DESIGN.md §5).
+"""Command line: ``python -m matcher rank|validate|triage|synth`` (DESIGN.md §5).
 
 Exit status: 0 success, 1 invalid input (a readable message naming file, row, column and value;
 never a traceback), 2 usage errors. Nothing is half-written: outputs are written atomically.
@@ -48,7 +48,7 @@ from matcher.schema import (
 )
 from matcher.scoring import Ranking, rank
 from matcher.store import Store, StoreError
-from matcher.triage import Outcome, load_queue, outcome_table, triage
+from matcher.triage import Outcome, Reconciliation, load_queue, outcome_table, triage
 
 MAX_SHOWN_PROBLEMS = 200
 DEMO_COORDINATOR = "coordinator"
@@ -131,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     triager.add_argument("--out", type=Path, help="output CSV (default: print to the screen)")
     triager.add_argument("--today", type=_date, default=None,
                          help="date to count waiting days from, YYYY-MM-DD (default: today)")  # fmt: skip
+    triager.add_argument("--engine", choices=("local", "dask"), default="local",
+                         help="local: this process (default); dask: a Dask cluster, for the "
+                         "nightly batch (needs pip install -e '.[scale]'); the same output")  # fmt: skip
+    triager.add_argument("--scheduler", metavar="ADDRESS",
+                         help="with --engine dask: a running scheduler, e.g. tcp://10.0.0.5:8786 "
+                         "(default: a local cluster of two worker processes)")  # fmt: skip
     triager.set_defaults(run=_triage)
 
     adder = commands.add_parser(
@@ -293,9 +299,24 @@ def _import_checkins(args: argparse.Namespace) -> int:
 
 
 def _triage(args: argparse.Namespace) -> int:
+    if args.scheduler and args.engine != "dask":
+        print("--scheduler needs --engine dask; nothing was written.", file=sys.stderr)
+        return 2
     directory, queue = _load_all((load_directory, args.directory), (load_queue, args.referrals))
     today = args.today or date.today()
-    outcomes = triage(directory, queue, today, progress=_progress)
+    tiers: list[Reconciliation] = []
+    if args.engine == "dask":
+        from matcher.distributed import DaskEngine, EngineUnavailable
+
+        try:
+            with DaskEngine(args.scheduler) as engine:
+                outcomes = triage(directory, queue, today, progress=_progress, engine=engine,
+                                  reconciled=tiers.append)  # fmt: skip
+        except EngineUnavailable as error:
+            print(f"The Dask engine can't start: {error}; nothing was written.", file=sys.stderr)
+            return 1
+    else:
+        outcomes = triage(directory, queue, today, progress=_progress, reconciled=tiers.append)
     table = spreadsheet_safe(outcome_table(outcomes, outcome_words))
     if args.out:
         write_table(table, args.out)
@@ -305,6 +326,11 @@ def _triage(args: argparse.Namespace) -> int:
             + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("assigned", "unassigned", "crisis")),
             file=sys.stderr,
         )
+        if any(t.shared for t in tiers):
+            print("Therapists licensed in several states, shortlisted from more than one state "
+                  "(of them, asked for beyond their slots), by tier: "
+                  + ", ".join(f"{t.urgency} {t.shared:,} ({t.contested:,})" for t in tiers)
+                  + "; the states they join were solved together.", file=sys.stderr)  # fmt: skip
     else:
         print(table.to_csv(index=False, lineterminator="\n"), end="")
     return 0
