@@ -1,29 +1,54 @@
 """The coordinator's queue as a value, and the operations on it (no Streamlit).
 
 :class:`QueueState` is read from the store once per page: the referrals in queue order, who
-is assigned to whom with which check-in code, each therapist's slots left, and the ruptures in
-each relationship's check-ins, from which every referral's :class:`Status` follows. The
-operations (propose, accept, accept all, override, release, rematch) each call one store
-transaction; the queue page only draws a state and calls one operation per button.
+is assigned to whom with which check-in code, open offers, each therapist's slots left, the
+ruptures in each relationship's check-ins, and the waiting clocks, from which every referral's
+:class:`Status` and flags follow. The operations (propose, accept, accept all, override,
+release, rematch, reply to a request, record the client's answer, risk review) each call one
+store transaction; the queue page only draws a state and calls one operation per button.
+
+Waiting well: every referral shows its days waiting; one waiting longer than its urgency's
+target (:class:`WaitTargets`, which the coordinator may change) is flagged; a risk-flagged
+referral not yet assigned must be reviewed by a date (REVIEW_DAYS after it arrived or was last
+reviewed), which turns red when passed; an assigned one shows the days between its first and
+second session once check-ins tell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from enum import StrEnum
 
 from matcher.checkins import CheckIn, RuptureState, rupture_state, worrying
 from matcher.directory import Directory
 from matcher.scoring import Match, assess, match_at, rank
-from matcher.store import BatchBooking, Booking, BookingRequest, Store
+from matcher.store import OFFER_DAYS, BatchBooking, Booking, BookingRequest, Offer, Store
 from matcher.triage import Outcome, Progress, Referral, open_slots, queue_order, triage
 
 HOLD_OPTIONS = 5  # therapists offered for a referral assigned by hand after the crisis protocol
 # An override that loses more than this much of the proposal's score (10 points out of 100)
 # asks the coordinator to confirm it.
 OVERRIDE_MARGIN = 0.10
+# A risk-flagged referral waiting for a therapist is reviewed at least this often (days).
+REVIEW_DAYS = 1
+
+
+@dataclass(frozen=True)
+class WaitTargets:
+    """Days a referral of each urgency may wait for a therapist before it is flagged."""
+
+    urgent: int = 3
+    soon: int = 7
+    routine: int = 14
+
+    def __post_init__(self) -> None:
+        if min(self.urgent, self.soon, self.routine) < 1:
+            raise ValueError("a wait target is at least one day")
+
+    def days(self, urgency: str) -> int:
+        return int(getattr(self, urgency, self.routine))
 
 
 class Status(StrEnum):
@@ -34,6 +59,7 @@ class Status(StrEnum):
     RUPTURE_REMATCH = "rupture: rematch"
     RUPTURE_REPAIR = "rupture: repair"
     WAITING = "waiting"
+    OFFERED = "offer open"
     ASSIGNED = "assigned"
 
 
@@ -48,10 +74,17 @@ class QueueState:
     ruptures: Mapping[str, RuptureState]  # referral -> its ruptures, when there are any
     commented: Mapping[str, tuple[CheckIn, ...]]  # referral -> its check-ins with a comment
     alarms: frozenset[str]  # referrals with a worrying check-in: the crisis steps come first
+    offers: Mapping[str, Offer] = field(default_factory=dict)  # referral -> its open offer
+    reviewed: Mapping[str, date] = field(default_factory=dict)  # referral -> last risk review
+    history: Mapping[str, tuple[CheckIn, ...]] = field(default_factory=dict)  # assigned ones
+    targets: WaitTargets = WaitTargets()
 
     @classmethod
-    def from_store(cls, store: Store, directory: Directory, today: date) -> QueueState:
-        referrals = store.referrals()
+    def from_store(
+        cls, store: Store, directory: Directory, today: date, targets: WaitTargets | None = None
+    ) -> QueueState:
+        offers = {o.referral_id: o for o in store.offers(today) if o.status == "open"}
+        referrals = store.referrals()  # read after lapsed offers have given their slots back
         active = store.assignments()
         assigned_to = dict(zip(active["referral_id"], active["therapist_id"], strict=True))
         codes = dict(zip(active["referral_id"], active["checkin_code"], strict=True))
@@ -61,7 +94,7 @@ class QueueState:
             t: n - taken.get(t, 0) for t, n in capacity.items() if n - taken.get(t, 0) > 0
         }
         by_id = {r.referral_id: r for r in referrals}
-        history = {rid: c for rid, c in store.active_checkins().items() if rid in by_id}
+        history = {rid: tuple(c) for rid, c in store.active_checkins().items() if rid in by_id}
         ruptures = {
             rid: state
             for rid, checkins in history.items()
@@ -83,6 +116,10 @@ class QueueState:
             ruptures=ruptures,
             commented=commented,
             alarms=alarms,
+            offers=offers,
+            reviewed=store.reviewed(),
+            history=history,
+            targets=targets or WaitTargets(),
         )
 
     @property
@@ -101,10 +138,38 @@ class QueueState:
             )
         if rid in self.assigned_to:
             return Status.ASSIGNED
-        return Status.CRISIS_HOLD if referral.crisis else Status.WAITING
+        if referral.crisis:
+            return Status.CRISIS_HOLD
+        return Status.OFFERED if rid in self.offers else Status.WAITING
 
     def with_status(self, *statuses: Status) -> list[Referral]:
         return [r for r in self.referrals if self.status(r) in statuses]
+
+    # Waiting well
+
+    def past_target(self, referral: Referral) -> bool:
+        """Still without a therapist after longer than its urgency's wait target."""
+        return referral.referral_id not in self.assigned_to and referral.waiting_days(
+            self.today
+        ) > self.targets.days(referral.urgency)
+
+    def review_by(self, referral: Referral) -> date | None:
+        """When a risk-flagged referral without a therapist must next be reviewed."""
+        if not referral.crisis or referral.referral_id in self.assigned_to:
+            return None
+        last = max(referral.received, self.reviewed.get(referral.referral_id, referral.received))
+        return last + timedelta(days=REVIEW_DAYS)
+
+    def review_overdue(self, referral: Referral) -> bool:
+        due = self.review_by(referral)
+        return due is not None and self.today > due
+
+    def second_session_wait(self, referral_id: str) -> int | None:
+        """Days between the first and second session, once both have a check-in."""
+        days = {c.session: c.day for c in self.history.get(referral_id, ())}
+        if 1 not in days or 2 not in days:
+            return None
+        return (days[2] - days[1]).days
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,6 +217,28 @@ def accept_all(
         if o.match is not None
     ]
     return store.book_all(requests, state.capacity, actor)
+
+
+def reply_to_request(
+    store: Store,
+    state: QueueState,
+    referral_id: str,
+    therapist_id: str,
+    actor: str,
+    days: int = OFFER_DAYS,
+) -> Offer:
+    """Offer the client a slot with a therapist (one they chose, or an alternate); the slot is
+    held for ``days`` days, until the client answers or the offer lapses."""
+    return store.offer(referral_id, therapist_id, state.capacity.get(therapist_id, 0), actor, days)
+
+
+def answer_offer(
+    store: Store, state: QueueState, referral_id: str, accepted: bool, actor: str
+) -> Booking | None:
+    """The client's answer to an open offer: accepted books the slot (with a check-in code)."""
+    offer = state.offers.get(referral_id)
+    capacity = state.capacity.get(offer.therapist_id, 0) if offer is not None else 0
+    return store.answer_offer(referral_id, accepted, capacity, actor)
 
 
 def undo_accept_all(store: Store, batch: BatchBooking, actor: str) -> int:

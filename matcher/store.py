@@ -195,12 +195,32 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE referrals ADD COLUMN chosen TEXT NOT NULL DEFAULT '';
     """,
     _codes_hashed_and_items_skippable,
+    """
+    CREATE TABLE offers (
+        id INTEGER PRIMARY KEY,
+        referral_id TEXT NOT NULL REFERENCES referrals(referral_id),
+        therapist_id TEXT NOT NULL,
+        offered_at TEXT NOT NULL,
+        offered_by TEXT NOT NULL,
+        expires_on TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('open', 'accepted', 'declined', 'expired', 'withdrawn')),
+        closed_at TEXT,
+        closed_by TEXT
+    );
+    CREATE UNIQUE INDEX one_open_offer ON offers(referral_id) WHERE status = 'open';
+    CREATE INDEX open_offers_by_therapist ON offers(therapist_id) WHERE status = 'open';
+    CREATE INDEX offers_by_therapist ON offers(therapist_id);
+    ALTER TABLE referrals ADD COLUMN reviewed_at TEXT;
+    """,
 )
 
 # A client's consultation request (the app's one place that stores a client's data) is kept
 # until a coordinator acts on it; one nobody has been assigned to is deleted after this long.
 REQUEST_DAYS = 90
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read over the phone
+# An offer of a slot holds it for the client this many days, then lapses (the slot is free again).
+OFFER_DAYS = 7
 
 
 class StoreError(Exception):
@@ -238,6 +258,29 @@ class BatchBooking:
 
     booked: tuple[Booking, ...]
     refused: tuple[Refusal, ...]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A slot offered to a referral with one therapist, held until it is answered or lapses."""
+
+    offer_id: int
+    referral_id: str
+    therapist_id: str
+    offered_at: datetime
+    expires_on: date
+    status: str  # open, accepted, declined, expired, withdrawn (assigned another way)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One time a referral was offered (or given) a slot with a therapist, for reachability:
+    days from the referral's arrival to that moment, and whether a first session followed as
+    far as check-ins show (None while it is too early to say)."""
+
+    therapist_id: str
+    days_to_offer: int
+    first_session: bool | None
 
 
 @dataclass(frozen=True)
@@ -490,7 +533,8 @@ class Store:
             cutoff = (today - timedelta(days=REQUEST_DAYS)).isoformat()
             purged = connection.execute(
                 "DELETE FROM referrals WHERE source = 'self' AND received < ? AND referral_id "
-                "NOT IN (SELECT referral_id FROM assignments)",
+                "NOT IN (SELECT referral_id FROM assignments) AND referral_id "
+                "NOT IN (SELECT referral_id FROM offers)",
                 (cutoff,),
             ).rowcount
             if purged:
@@ -593,13 +637,167 @@ class Store:
                          "override", reason)  # fmt: skip
 
     def taken_slots(self) -> dict[str, int]:
-        """Active assignments per therapist."""
+        """Slots in use per therapist: active assignments and open offers (an offer holds its
+        slot until it is answered or lapses)."""
         with self._connect() as connection:
             rows = connection.execute(
-                "SELECT therapist_id, COUNT(*) FROM assignments WHERE released_at IS NULL "
-                "GROUP BY therapist_id"
+                "SELECT therapist_id, COUNT(*) FROM (SELECT therapist_id FROM assignments "
+                "WHERE released_at IS NULL UNION ALL SELECT therapist_id FROM offers "
+                "WHERE status = 'open') GROUP BY therapist_id"
             ).fetchall()
         return {str(t): int(n) for t, n in rows}
+
+    def review(self, referral_id: str, actor: str) -> None:
+        """Record that a coordinator reviewed a risk-flagged referral today (its next review
+        falls due REVIEW_DAYS later; see coordination)."""
+        with self._connect(write=True) as connection:
+            if not connection.execute(
+                "UPDATE referrals SET reviewed_at = ? WHERE referral_id = ?", (_now(), referral_id)
+            ).rowcount:
+                raise StoreError(f"referral {referral_id} is not in the queue")
+            _audit(connection, actor, "risk review", referral_id)
+
+    def reviewed(self) -> dict[str, date]:
+        """The day each referral was last reviewed, for those ever reviewed."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT referral_id, reviewed_at FROM referrals WHERE reviewed_at IS NOT NULL"
+            ).fetchall()
+        return {str(r): date.fromisoformat(at[:10]) for r, at in rows}
+
+    # -----------------------------------------------------------------------------------------
+    # Offers (a reply to a consultation request, or to any referral)
+
+    def offer(
+        self, referral_id: str, therapist_id: str, capacity: int, actor: str,
+        days: int = OFFER_DAYS, now: datetime | None = None,
+    ) -> Offer:  # fmt: skip
+        """Hold one of the therapist's slots for the referral for ``days`` days."""
+        if days < 1:
+            raise StoreError("an offer must stay open at least one day")
+        now = now or _utcnow()
+        with self._connect(write=True) as connection:
+            _expire(connection, now.date())
+            _bookable(connection, referral_id, therapist_id, capacity)
+            if connection.execute(
+                "SELECT 1 FROM offers WHERE referral_id = ? AND status = 'open'", (referral_id,)
+            ).fetchone():
+                raise StoreError(f"referral {referral_id} already has an open offer")
+            expires = now.date() + timedelta(days=days)
+            cursor = connection.execute(
+                "INSERT INTO offers (referral_id, therapist_id, offered_at, offered_by, "
+                "expires_on, status) VALUES (?, ?, ?, ?, ?, 'open')",
+                (referral_id, therapist_id, now.isoformat(timespec="seconds"), actor,
+                 expires.isoformat()),
+            )  # fmt: skip
+            _audit(connection, actor, "offer", referral_id, therapist_id,
+                   f"open until {expires.isoformat()}")  # fmt: skip
+            return Offer(int(cursor.lastrowid or 0), referral_id, therapist_id, now, expires,
+                         "open")  # fmt: skip
+
+    def answer_offer(
+        self, referral_id: str, accepted: bool, capacity: int, actor: str,
+        now: datetime | None = None,
+    ) -> Booking | None:  # fmt: skip
+        """Record the client's answer to the referral's open offer. Accepted: the held slot
+        becomes an assignment (with its check-in code), in the same transaction. Declined: the
+        slot is free again. Refused when there is no open offer (answered, or lapsed)."""
+        now = now or _utcnow()
+        with self._connect(write=True) as connection:
+            _expire(connection, now.date())
+            row = connection.execute(
+                "SELECT id, therapist_id FROM offers WHERE referral_id = ? AND status = 'open'",
+                (referral_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(
+                    f"referral {referral_id} has no open offer (it was answered or has lapsed)"
+                )
+            status = "accepted" if accepted else "declined"
+            connection.execute(
+                "UPDATE offers SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
+                (status, now.isoformat(timespec="seconds"), actor, row[0]),
+            )
+            _audit(connection, actor, f"offer {status}", referral_id, row[1])
+            if not accepted:
+                return None
+            return _book(connection, self._key, referral_id, str(row[1]), capacity, actor,
+                         None, "accepted", "accepted an offer")  # fmt: skip
+
+    def offers(self, today: date | None = None) -> list[Offer]:
+        """Every offer, oldest first, after lapsing those past their date (each audited)."""
+        today = today or _utcnow().date()
+        with self._connect() as connection:
+            due = connection.execute(
+                "SELECT 1 FROM offers WHERE status = 'open' AND expires_on < ? LIMIT 1",
+                (today.isoformat(),),
+            ).fetchone()
+        if due:  # the write lock only when something lapses
+            with self._connect(write=True) as connection:
+                _expire(connection, today)
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT id, referral_id, therapist_id, offered_at, expires_on, status "
+                "FROM offers ORDER BY id"
+            ).fetchall()
+        return [
+            Offer(int(i), str(r), str(t), datetime.fromisoformat(at), date.fromisoformat(exp),
+                  str(status))
+            for i, r, t, at, exp, status in rows
+        ]  # fmt: skip
+
+    def contacts(self, today: date | None = None, settle_days: int = 14) -> list[Contact]:
+        """Reachability history: each referral's first offer or assignment with each therapist.
+
+        A first session "followed" when the referral has a check-in about that therapist. It
+        is too early to say (None) while an offer is open or an assignment is younger than
+        ``settle_days`` without a check-in; a declined or lapsed offer did not lead to one.
+        """
+        today = today or _utcnow().date()
+        with self._connect() as connection:
+            rows = connection.execute(
+                """
+                WITH events AS (
+                    SELECT referral_id, therapist_id, offered_at AS at, status, NULL AS code
+                    FROM offers
+                    UNION ALL
+                    SELECT referral_id, therapist_id, decided_at, 'assigned', checkin_code
+                    FROM assignments
+                ),
+                firsts AS (
+                    SELECT referral_id, therapist_id, MIN(at) AS at FROM events
+                    GROUP BY referral_id, therapist_id
+                )
+                SELECT f.therapist_id, r.received, f.at,
+                    EXISTS (SELECT 1 FROM assignments a JOIN checkins c
+                            ON c.checkin_code = a.checkin_code
+                            WHERE a.referral_id = f.referral_id
+                            AND a.therapist_id = f.therapist_id) AS seen,
+                    EXISTS (SELECT 1 FROM offers o WHERE o.referral_id = f.referral_id
+                            AND o.therapist_id = f.therapist_id AND o.status = 'open') AS open,
+                    EXISTS (SELECT 1 FROM assignments a WHERE a.referral_id = f.referral_id
+                            AND a.therapist_id = f.therapist_id) AS assigned,
+                    (SELECT MIN(decided_at) FROM assignments a
+                     WHERE a.referral_id = f.referral_id
+                     AND a.therapist_id = f.therapist_id) AS assigned_at
+                FROM firsts f JOIN referrals r ON r.referral_id = f.referral_id
+                ORDER BY f.at
+                """
+            ).fetchall()
+        found = []
+        for therapist_id, received, at, seen, still_open, assigned, assigned_at in rows:
+            days = max((date.fromisoformat(at[:10]) - date.fromisoformat(received)).days, 0)
+            first: bool | None
+            if seen:
+                first = True
+            elif still_open or (
+                assigned and (today - date.fromisoformat(assigned_at[:10])).days < settle_days
+            ):
+                first = None
+            else:
+                first = False
+            found.append(Contact(str(therapist_id), days, first))
+        return found
 
     def assignments(self, active_only: bool = True) -> pd.DataFrame:
         """Assignments in the order decided, each with its check-in code as the client has it
@@ -812,6 +1010,31 @@ def _book(
 ) -> Booking:
     if kind == "override" and not reason.strip():
         raise StoreError("an override needs a reason")
+    _bookable(connection, referral_id, therapist_id, capacity)
+    nonce = codes.new_nonce()
+    code = codes.derive(key, nonce)
+    connection.execute(
+        "INSERT INTO assignments (referral_id, therapist_id, score, kind, reason, "
+        "decided_by, decided_at, checkin_code, code_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (referral_id, therapist_id, score, kind, reason.strip(), actor, _now(),
+         codes.digest(code), nonce),
+    )  # fmt: skip
+    # An open offer for this referral is settled by the booking: taken up, or withdrawn.
+    connection.execute(
+        "UPDATE offers SET status = CASE WHEN therapist_id = ? THEN 'accepted' "
+        "ELSE 'withdrawn' END, closed_at = ?, closed_by = ? "
+        "WHERE referral_id = ? AND status = 'open'",
+        (therapist_id, _now(), actor, referral_id),
+    )
+    _audit(connection, actor, kind, referral_id, therapist_id, reason.strip())
+    return Booking(referral_id, therapist_id, code)
+
+
+def _bookable(
+    connection: sqlite3.Connection, referral_id: str, therapist_id: str, capacity: int
+) -> None:
+    """Refuse (StoreError) unless the referral is in the queue, has no active assignment, and
+    the therapist has a slot not taken by an assignment or held by another referral's offer."""
     if not connection.execute(
         "SELECT 1 FROM referrals WHERE referral_id = ?", (referral_id,)
     ).fetchone():
@@ -823,21 +1046,28 @@ def _book(
     if current:
         raise StoreError(f"referral {referral_id} is already assigned to {current[0]}")
     taken = connection.execute(
-        "SELECT COUNT(*) FROM assignments WHERE therapist_id = ? AND released_at IS NULL",
-        (therapist_id,),
+        "SELECT (SELECT COUNT(*) FROM assignments WHERE therapist_id = ? AND released_at IS NULL)"
+        " + (SELECT COUNT(*) FROM offers WHERE therapist_id = ? AND status = 'open' "
+        "AND referral_id != ?)",
+        (therapist_id, therapist_id, referral_id),
     ).fetchone()[0]
     if taken >= capacity:
         raise StoreError(f"{therapist_id} has no open slot left ({taken} of {capacity} taken)")
-    nonce = codes.new_nonce()
-    code = codes.derive(key, nonce)
-    connection.execute(
-        "INSERT INTO assignments (referral_id, therapist_id, score, kind, reason, "
-        "decided_by, decided_at, checkin_code, code_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (referral_id, therapist_id, score, kind, reason.strip(), actor, _now(),
-         codes.digest(code), nonce),
-    )  # fmt: skip
-    _audit(connection, actor, kind, referral_id, therapist_id, reason.strip())
-    return Booking(referral_id, therapist_id, code)
+
+
+def _expire(connection: sqlite3.Connection, today: date) -> None:
+    """Lapse open offers whose last day has passed, each audited (the slot is free again)."""
+    lapsed = connection.execute(
+        "SELECT id, referral_id, therapist_id FROM offers WHERE status = 'open' AND expires_on < ?",
+        (today.isoformat(),),
+    ).fetchall()
+    for offer_id, referral_id, therapist_id in lapsed:
+        connection.execute(
+            "UPDATE offers SET status = 'expired', closed_at = ?, closed_by = 'system' "
+            "WHERE id = ?",
+            (_now(), offer_id),
+        )
+        _audit(connection, "system", "offer expired", referral_id, therapist_id)
 
 
 def _release(connection: sqlite3.Connection, referral_id: str, actor: str, reason: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,21 +12,25 @@ from hypothesis import strategies as st
 
 from matcher import vocabulary as V
 from matcher.coordination import (
+    REVIEW_DAYS,
     QueueState,
     Status,
+    WaitTargets,
     accept,
     accept_all,
+    answer_offer,
     matches_for,
     needs_confirmation,
     propose,
     rematch,
     rematch_options,
+    reply_to_request,
     undo_accept_all,
 )
 from matcher.directory import Directory
 from matcher.store import Store, StoreError
 from matcher.triage import load_queue
-from tests.conftest import DATA, TODAY, backdate_assignments
+from tests.conftest import DATA, TODAY, backdate_assignments, prefs
 
 
 @pytest.fixture
@@ -206,3 +212,173 @@ def test_importing_the_same_checkins_twice_changes_nothing(store: Store) -> None
     before = store.checkin_ratings()
     assert store.import_checkins(rows, "ana") == 0
     assert store.checkin_ratings() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Offers: a reply to a consultation request holds a slot until answered or lapsed
+
+
+def _request(store: Store, demo: Directory) -> tuple[str, str]:
+    """A self-referral asking for one therapist who has exactly one slot left."""
+    state = QueueState.from_store(store, demo, TODAY)
+    therapist = next(t for t, n in state.slots_left.items() if n == 1)
+    reference = store.request_consultation("Sam", "sam@example.org", [therapist], prefs())
+    return reference, therapist
+
+
+def test_an_offer_holds_the_slot_and_an_accepted_offer_becomes_an_assignment(
+    store: Store, demo: Directory
+) -> None:
+    reference, therapist = _request(store, demo)
+    state = QueueState.from_store(store, demo, TODAY)
+    assert state.status(state.by_id[reference]) == Status.WAITING
+    offer = reply_to_request(store, state, reference, therapist, "ana")
+    state = QueueState.from_store(store, demo, TODAY)
+    assert state.status(state.by_id[reference]) == Status.OFFERED
+    assert therapist not in state.slots_left  # held for the client
+    someone = state.with_status(Status.WAITING)[0].referral_id
+    with pytest.raises(StoreError, match="no open slot"):
+        accept(store, state, someone, therapist, "ana")
+    booking = answer_offer(store, state, reference, True, "ana")
+    assert booking is not None and booking.therapist_id == therapist
+    assert store.checkin_target(booking.checkin_code) == (reference, therapist)
+    assert [o.status for o in store.offers()] == ["accepted"]
+    log = store.audit()
+    steps = log[log["referral_id"] == reference]["action"].tolist()
+    assert steps == ["consultation request", "offer", "offer accepted", "accepted"]
+    assert offer.expires_on > TODAY
+
+
+def test_a_declined_offer_frees_the_slot_and_two_answers_cannot_both_win(
+    store: Store, demo: Directory
+) -> None:
+    reference, therapist = _request(store, demo)
+    state = QueueState.from_store(store, demo, TODAY)
+    reply_to_request(store, state, reference, therapist, "ana")
+    state = QueueState.from_store(store, demo, TODAY)  # both coordinators see the open offer
+    assert answer_offer(store, state, reference, False, "ana") is None
+    with pytest.raises(StoreError, match="no open offer"):
+        answer_offer(store, state, reference, True, "bo")  # the second answer is refused
+    after = QueueState.from_store(store, demo, TODAY)
+    assert after.slots_left[therapist] == 1
+    assert after.status(after.by_id[reference]) == Status.WAITING
+
+
+def test_an_offer_lapses_after_its_days_and_the_slot_comes_back(
+    store: Store, demo: Directory
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    reference, therapist = _request(store, demo)
+    capacity = QueueState.from_store(store, demo, TODAY).capacity[therapist]
+    store.offer(reference, therapist, capacity, "ana", days=7,
+                now=datetime.now(UTC) - timedelta(days=8))  # fmt: skip
+    state = QueueState.from_store(store, demo, datetime.now(UTC).date())
+    assert state.status(state.by_id[reference]) == Status.WAITING
+    assert state.slots_left[therapist] == 1
+    assert [o.status for o in store.offers()] == ["expired"]
+    assert "offer expired" in set(store.audit()["action"])
+    with pytest.raises(StoreError, match="lapsed"):
+        answer_offer(store, state, reference, True, "ana")
+
+
+def test_assigning_another_way_withdraws_the_open_offer(store: Store, demo: Directory) -> None:
+    reference, therapist = _request(store, demo)
+    state = QueueState.from_store(store, demo, TODAY)
+    reply_to_request(store, state, reference, therapist, "ana")
+    other = next(t for t in state.slots_left if t != therapist)
+    accept(store, state, reference, other, "ana", kind="override", reason="client asked")
+    assert [o.status for o in store.offers()] == ["withdrawn"]
+    assert QueueState.from_store(store, demo, TODAY).slots_left[therapist] == 1
+
+
+@settings(max_examples=12, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(["offer", "yes", "no", "book", "release"]),
+                                st.integers(0, 5), st.integers(0, 2)), max_size=25))  # fmt: skip
+def test_slots_left_never_go_negative_whatever_the_order_of_offers_and_bookings(
+    tmp_path_factory: pytest.TempPathFactory, demo: Directory, steps: list[tuple[str, int, int]]
+) -> None:
+    db = Store(tmp_path_factory.mktemp("o") / "c.db")
+    db.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    state = QueueState.from_store(db, demo, TODAY)
+    referrals = [r.referral_id for r in state.with_status(Status.WAITING)][:6]
+    therapists = sorted(state.slots_left, key=lambda t: (state.slots_left[t], t))[:3]
+    for action, who, whom in steps:
+        state = QueueState.from_store(db, demo, TODAY)
+        rid, tid = referrals[who], therapists[whom]
+        with contextlib.suppress(StoreError):
+            if action == "offer":
+                reply_to_request(db, state, rid, tid, "ana")
+            elif action in ("yes", "no"):
+                answer_offer(db, state, rid, action == "yes", "ana")
+            elif action == "book":
+                accept(db, state, rid, tid, "ana")
+            else:
+                db.release(rid, "ana", "test")
+        taken = db.taken_slots()
+        assert all(taken[t] <= state.capacity.get(t, 0) for t in taken)
+
+
+# ---------------------------------------------------------------------------------------------
+# Waiting well
+
+
+def test_waits_past_target_and_risk_reviews_are_flagged(store: Store, demo: Directory) -> None:
+    from datetime import timedelta
+
+    state = QueueState.from_store(store, demo, TODAY, WaitTargets(urgent=1, soon=2, routine=3))
+    for r in state.referrals:
+        assert state.past_target(r) == (r.waiting_days(TODAY) > state.targets.days(r.urgency))
+    assert any(state.past_target(r) for r in state.referrals)
+    held = state.with_status(Status.CRISIS_HOLD)[0]
+    assert state.review_by(held) == held.received + timedelta(days=REVIEW_DAYS)
+    assert state.review_overdue(held) == (held.received + timedelta(days=REVIEW_DAYS) < TODAY)
+    store.review(held.referral_id, "ana")
+    later = QueueState.from_store(store, demo, TODAY)
+    due = later.review_by(later.by_id[held.referral_id])
+    assert due is not None and due > held.received  # reviewed today: due again tomorrow
+    assert later.review_by(later.with_status(Status.WAITING)[0]) is None  # no risk flag
+    with pytest.raises(ValueError, match="at least one day"):
+        WaitTargets(urgent=0)
+
+
+def test_the_wait_between_first_and_second_session_is_shown(store: Store, demo: Directory) -> None:
+    from datetime import date
+
+    state = QueueState.from_store(store, demo, TODAY)
+    rid = state.with_status(Status.WAITING)[0].referral_id
+    [outcome] = propose(state, demo, [rid])
+    assert outcome.match is not None
+    booking = accept(store, state, rid, outcome.match.therapist_id, "ana")
+    assert QueueState.from_store(store, demo, TODAY).second_session_wait(rid) is None
+    backdate_assignments(store.path, days=30)
+    fine = dict.fromkeys(V.ITEMS, 4)
+    store.record_checkin(booking.checkin_code, booking.therapist_id, 1, fine)
+    store.record_checkin(booking.checkin_code, booking.therapist_id, 2, fine)
+    with sqlite3.connect(store.path) as raw:  # the sessions' days, as if a week apart
+        raw.execute("UPDATE checkins SET day = CASE session WHEN 1 THEN ? ELSE ? END",
+                    (date(2026, 11, 2).isoformat(), date(2026, 11, 9).isoformat()))  # fmt: skip
+    assert QueueState.from_store(store, demo, TODAY).second_session_wait(rid) == 7
+
+
+# ---------------------------------------------------------------------------------------------
+# Reachability history
+
+
+def test_contacts_count_offers_and_whether_a_first_session_followed(
+    store: Store, demo: Directory
+) -> None:
+    reference, therapist = _request(store, demo)
+    state = QueueState.from_store(store, demo, TODAY)
+    reply_to_request(store, state, reference, therapist, "ana")
+    [open_offer] = store.contacts()
+    assert open_offer.therapist_id == therapist and open_offer.first_session is None
+    booking = answer_offer(store, QueueState.from_store(store, demo, TODAY), reference, True,
+                           "ana")  # fmt: skip
+    assert booking is not None
+    assert [c.first_session for c in store.contacts()] == [None]  # too early to say
+    backdate_assignments(store.path, days=30)
+    assert [c.first_session for c in store.contacts()] == [False]  # a month, no check-in
+    store.record_checkin(booking.checkin_code, therapist, 1, dict.fromkeys(V.ITEMS, 4))
+    [seen] = store.contacts()
+    assert seen.first_session is True and seen.days_to_offer >= 0
