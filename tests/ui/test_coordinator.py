@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from matcher.store import Store
 from matcher.triage import load_queue
 from matcher.ui.common import AUDIT, QUEUE
-from tests.conftest import DATA
+from tests.conftest import DATA, prefs
 from tests.ui.pages import PASSWORD, on_page, sign_in
 
 
@@ -140,3 +140,60 @@ def test_a_held_referral_is_assigned_only_by_hand_with_a_note(store: Store) -> N
     booked = store.assignments()
     assert list(booked["referral_id"]) == [hold]
     assert booked.loc[0, "reason"].startswith("after crisis protocol: called back")
+
+
+def test_a_consultation_request_gets_an_offer_then_the_clients_answer(store: Store) -> None:
+    store.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    from matcher.directory import load_directory
+    from matcher.triage import open_slots
+
+    slots = open_slots(load_directory(DATA / "therapists.csv"))
+    wanted = next(t for t, n in sorted(slots.items()) if n > 0)
+    reference = store.request_consultation(
+        "Jo <script>", "jo@example.org", [wanted], prefs(concerns=["anxiety"])
+    )
+    at = signed_in()
+    assert any(h.value == "Consultation requests" for h in at.header)
+    assert any("Jo <script>" in m.value.replace("\\", "") for m in at.markdown)  # as text
+    assert at.selectbox(key=f"offer_pick_{reference}").value == wanted  # asked for, first
+    click(at, f"offer_{reference}")
+    assert "Offer recorded" in at.success[0].value
+    queue = at.dataframe[0].value
+    assert queue.loc[queue["referral"] == reference, "status"].item() == "offer open"
+    click(at, f"offer_yes_{reference}")
+    assert "accepted: assigned to" in at.success[0].value.replace("\\", "")
+    [booked] = store.assignments()[["referral_id", "therapist_id"]].values.tolist()
+    assert booked == [reference, wanted]
+    log = store.audit()
+    assert list(log.loc[log["referral_id"] == reference, "action"])[-3:] == [
+        "offer",
+        "offer accepted",
+        "accepted",
+    ]
+
+
+def test_held_referrals_show_a_review_by_date_and_a_review_is_recorded(store: Store) -> None:
+    at = signed_in()
+    click(at, "import_demo")
+    overdue = [e.value for e in at.error if "overdue" in e.value]
+    assert overdue, "the demo's held referrals arrived days ago: their review is overdue"
+    queue = at.dataframe[0].value
+    held = queue.loc[queue["status"] == "crisis hold"]
+    assert held["review by"].str.endswith("(overdue)").all()
+    assert queue.loc[queue["status"] == "waiting", "review by"].eq("").all()
+    pick = at.selectbox(key="hold_pick").value
+    click(at, "hold_reviewed")
+    queue = at.dataframe[0].value
+    assert not queue.loc[queue["referral"] == pick, "review by"].item().endswith("(overdue)")
+    assert "risk review" in set(store.audit()["action"])
+
+
+def test_long_waits_are_flagged_against_targets_the_coordinator_sets(store: Store) -> None:
+    at = signed_in()
+    click(at, "import_demo")
+    flagged = at.dataframe[0].value["wait"].ne("").sum()
+    at.number_input(key="target_routine").set_value(365)
+    at.number_input(key="target_soon").set_value(365)
+    at.number_input(key="target_urgent").set_value(365)
+    at.run()
+    assert at.dataframe[0].value["wait"].eq("").all() and flagged > 0

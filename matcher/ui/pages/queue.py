@@ -1,4 +1,5 @@
-"""Referral queue (coordinators): import, crisis hold, batch assignment, decisions, export."""
+"""Referral queue (coordinators): import, crisis hold, requests and offers, batch assignment,
+decisions, export. Renders a QueueState and calls one coordination operation per button."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from matcher import vocabulary as V
 from matcher.coordination import (
     QueueState,
     Status,
+    WaitTargets,
     accept,
     accept_all,
+    answer_offer,
     hold_options,
     matches_for,
     needs_confirmation,
     propose,
     rematch,
     rematch_options,
+    reply_to_request,
     undo_accept_all,
 )
 from matcher.explain import (
@@ -36,7 +40,7 @@ from matcher.explain import (
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput, Problem, count_problems
 from matcher.scoring import Match
-from matcher.store import StoreError, export_day
+from matcher.store import OFFER_DAYS, StoreError, export_day
 from matcher.triage import Outcome, Referral, load_queue
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import DEMO_REFERRALS, current_directory, plain
@@ -53,6 +57,12 @@ st.caption(plain(f"Matching against {directory_name} ({len(directory):,} therapi
 def therapist_name(therapist_id: str) -> str:
     row = directory.row_of.get(therapist_id)
     return therapist_id if row is None else f"{directory.text['name'][row]} ({therapist_id})"
+
+
+def offer_label(asked: frozenset[str], therapist_id: str) -> str:
+    return therapist_name(therapist_id) + (
+        " (asked for)" if therapist_id in asked else " (alternate)"
+    )
 
 
 def client_label(referral: Referral) -> str:
@@ -119,7 +129,20 @@ if not stored:
     st.info("The queue is empty. Import a referral file to begin.")
     st.stop()
 
-state = QueueState.from_store(db, directory, today)
+with st.expander("Wait targets"):
+    st.caption("Days a referral of each urgency may wait for a therapist before it is flagged.")
+    defaults = WaitTargets()
+    columns = st.columns(3)
+    targets = WaitTargets(
+        **{
+            urgency: int(column.number_input(urgency.capitalize(), min_value=1, max_value=365,
+                                             value=getattr(defaults, urgency),
+                                             key=f"target_{urgency}"))
+            for urgency, column in zip(("urgent", "soon", "routine"), columns, strict=True)
+        }
+    )  # fmt: skip
+
+state = QueueState.from_store(db, directory, today, targets)
 assigned_to, codes = state.assigned_to, state.codes
 
 # ---------------------------------------------------------------------------------------------
@@ -152,9 +175,21 @@ if held:
             icon=":material/emergency:",
         )
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
-        st.caption("Once a clinician has reviewed the risk, assign the referral by hand here.")
-        hold = st.selectbox("Held referral", [r.referral_id for r in held], key="hold_pick")
+        for r in held:
+            due = state.review_by(r)
+            line = f"{client_label(r)} {r.contact} — review by {due.isoformat() if due else ''}"
+            if state.review_overdue(r):
+                st.error(plain(f"{line}: overdue"), icon=":material/schedule:")
+            else:
+                st.markdown(plain(line))
+        st.caption("Once a clinician has reviewed the risk, record it, or assign the referral "
+                   "by hand here.")  # fmt: skip
+        hold = st.selectbox("Held referral", [r.referral_id for r in held],
+                            format_func=lambda rid: client_label(state.by_id[rid]),
+                            key="hold_pick")  # fmt: skip
         referral = next(r for r in held if r.referral_id == hold)
+        if st.button("Reviewed today", key="hold_reviewed"):
+            decide(partial(db.review, hold, actor), f"{client_label(referral)}: review recorded.")
         best = hold_options(state, directory, referral)
         if best:
             hold_to = st.selectbox(
@@ -209,6 +244,60 @@ if strained or state.commented:
                 )  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
+# Consultation requests from the app: offer a slot, then record the client's answer
+
+requests = [r for r in state.referrals if r.source == "self" and r.referral_id not in assigned_to
+            and not r.crisis]  # fmt: skip
+if requests:
+    st.header("Consultation requests")
+    st.caption(
+        "Clients who asked from the app to be contacted. Offer a slot with a therapist they "
+        "chose (or an alternate); the slot is held for them until they answer or the offer "
+        "lapses. Reach them by the contact they gave."
+    )
+    for r in requests:
+        rid = r.referral_id
+        with st.container(border=True):
+            st.markdown(plain(f"**{client_label(r)}** · {r.contact} · waiting "
+                              f"{r.waiting_days(today)} day(s)"))  # fmt: skip
+            st.markdown(plain("Asked for: " + ", ".join(therapist_name(t) for t in r.chosen)))
+            offer = state.offers.get(rid)
+            if offer is not None:
+                st.info(plain(f"Offered a slot with {therapist_name(offer.therapist_id)} on "
+                              f"{offer.offered_at.date().isoformat()}; held until "
+                              f"{offer.expires_on.isoformat()}."))  # fmt: skip
+                yes, no = st.columns(2)
+                if yes.button("The client accepted", key=f"offer_yes_{rid}"):
+                    decide(partial(answer_offer, db, state, rid, True, actor),
+                           f"{client_label(r)} accepted: assigned to "
+                           f"{therapist_name(offer.therapist_id)}.")  # fmt: skip
+                if no.button("The client declined", key=f"offer_no_{rid}"):
+                    decide(partial(answer_offer, db, state, rid, False, actor),
+                           f"{client_label(r)} declined; the slot is free again.")  # fmt: skip
+                continue
+            free = [t for t in r.chosen if state.slots_left.get(t, 0) > 0]
+            alternates = [m.therapist_id for m in hold_options(state, directory, r)
+                          if m.therapist_id not in r.chosen]  # fmt: skip
+            if not free and not alternates:
+                st.caption("Neither the therapists asked for nor anyone else who fits has a "
+                           "free slot right now.")  # fmt: skip
+                continue
+            if not free:
+                st.caption("The therapists asked for have no free slot; these alternates do.")
+            pick = st.selectbox(
+                "Offer a slot with",
+                free + alternates,
+                format_func=partial(offer_label, frozenset(r.chosen)),
+                key=f"offer_pick_{rid}",
+            )
+            days = st.number_input("Hold it for (days)", min_value=1, max_value=30,
+                                   value=OFFER_DAYS, key=f"offer_days_{rid}")  # fmt: skip
+            if st.button("Offer this slot", key=f"offer_{rid}"):
+                decide(partial(reply_to_request, db, state, rid, pick, actor, int(days)),
+                       f"Offer recorded for {client_label(r)}: {therapist_name(pick)}, held "
+                       f"{int(days)} day(s). Now contact the client.")  # fmt: skip
+
+# ---------------------------------------------------------------------------------------------
 # The queue
 
 
@@ -240,12 +329,18 @@ st.dataframe(
             "status": [str(state.status(r)) for r in shown],
             "urgency": [r.urgency for r in shown],
             "days waiting": [r.waiting_days(today) for r in shown],
+            "wait": [f"past the {state.targets.days(r.urgency)}-day target"
+                     if state.past_target(r) else "" for r in shown],
+            "review by": [(due.isoformat() + (" (overdue)" if state.review_overdue(r) else ""))
+                          if (due := state.review_by(r)) else "" for r in shown],
             "state": [r.preferences.state for r in shown],
             "concerns": [", ".join(V.CONCERNS[c] for c in r.preferences.concerns)
                          for r in shown],
             "therapist": [therapist_name(assigned_to[r.referral_id]) if r.referral_id in
                           assigned_to else "" for r in shown],
             "check-in code": [codes.get(r.referral_id, "") for r in shown],
+            "1st to 2nd session (days)": [state.second_session_wait(r.referral_id)
+                                          for r in shown],
         }
     ),
     hide_index=True,
