@@ -35,4 +35,8 @@ navigation = st.navigation(
         "About": [st.Page(METHOD, title="How matching works", icon=":material/menu_book:")],
     }
 )  # fmt: skip
+# A page's button may send the client on (the intake's "Show my matches" does, from its
+# callback): switching here, before any page is drawn, spares drawing the page being left.
+if (next_page := st.session_state.pop("next_page", None)) is not None:
+    st.switch_page(next_page)
 navigation.run()

@@ -22,12 +22,17 @@ def app() -> AppTest:
 
 
 def submit_intake(at: AppTest, **answers: object) -> AppTest:
-    """Fill the intake form (state NC unless said otherwise) and submit it."""
+    """Fill the intake (state NC unless said otherwise) and submit it. A follow-up question
+    ("is that a must?") is drawn only after the answer it follows, so the page is run once
+    more whenever an answer's widget is not there yet."""
     at.selectbox(key="state").set_value(answers.pop("state", "NC"))
     for key, value in answers.items():
-        widget = next(w for w in at.main if getattr(w, "key", None) == key)
+        widget = next((w for w in at.main if getattr(w, "key", None) == key), None)
+        if widget is None:
+            at.run()
+            widget = next(w for w in at.main if getattr(w, "key", None) == key)
         widget.set_value(value)  # type: ignore[attr-defined]
-    at.button[0].click()
+    at.button(key="show_matches").click()
     at.run()
     assert not at.exception, at.exception
     return at

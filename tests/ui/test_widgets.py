@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from matcher.report import comparison_table, shortlist_table
 from matcher.scoring import rank
-from matcher.ui.widgets import contribution_chart
+from matcher.ui.widgets import contribution_frame
 from tests.conftest import TODAY, directory_of, prefs, therapist
 
 
@@ -15,10 +15,10 @@ def test_unmeasured_rapport_is_words_without_a_bar_everywhere() -> None:
     matches = {m.therapist_id: m for m in rank(d, p, today=TODAY).matches}
     new, rated = matches["new"], matches["rated"]
 
-    rows = contribution_chart(new).data.set_index("part")
+    rows = contribution_frame(new).set_index("part")
     assert rows.loc["Rapport: not measured yet", "points"] == 0.0
     assert not any("Rapport:" in part and "points" in part for part in rows.index)
-    rated_rows = contribution_chart(rated).data
+    rated_rows = contribution_frame(rated)
     assert any(
         part.startswith("Rapport: ") and part.endswith("points") for part in rated_rows["part"]
     )
