@@ -20,6 +20,7 @@ import pandas as pd
 
 from matcher import vocabulary as V
 from matcher.rapport import Prior, estimate, learn
+from matcher.reachability import Contact, Reachability, measure
 from matcher.schema import (
     DIRECTORY_FIELDS,
     DIRECTORY_RULES,
@@ -145,6 +146,9 @@ class Directory:
     # Rows licensed in each state, in tags["states"] vocabulary order (a therapist licensed in
     # several states is in each): a client scans only those licensed where they live.
     state_rows: tuple[Index, ...]
+    # How quickly earlier clients were offered a slot, from the coordinator store's history;
+    # None until that history is added (``with_reachability``): then "not measured yet".
+    reach: Reachability | None = None
 
     def __len__(self) -> int:
         return int(self.ids.size)
@@ -197,6 +201,14 @@ class Directory:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n[:, None] > 0, (prior_sum + sums) / n[:, None], np.nan)
         return _with_rapport(self, n, mean, self.prior)
+
+    def with_reachability(self, contacts: Iterable[Contact]) -> Directory:
+        """A new directory whose availability counts the store's reachability history (see
+        ``reachability``); itself when there is none."""
+        measured = measure(self.ids, self.row_of, contacts)
+        if not measured.offers.any():
+            return self
+        return _replace(self, reach=measured)
 
 
 class Scope:

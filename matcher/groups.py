@@ -19,6 +19,7 @@ standardised over the client's eligible therapists.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
+from matcher import reachability as R
 from matcher import vocabulary as V
 from matcher import words as W
 from matcher.directory import NO_DAY, Directory, Float, Index
@@ -496,6 +498,24 @@ class AvailabilityFacts:
     days_to_opening: int | None
     confirmed: date | None
     days_since_confirmed: int | None
+    # Reachability from the store's history (see ``reachability``): zero counts when none.
+    offers: int = 0  # earlier clients offered a slot
+    median_days_to_offer: float | None = None
+    settled: int = 0  # offers whose outcome is known
+    followed: int = 0  # of those, how many became a first session
+    typical_days: float = 0.0  # the directory's reference values
+    typical_share: float = 0.0
+
+    @property
+    def reach_measured(self) -> bool:
+        return self.offers > 0
+
+    @property
+    def reach_term(self) -> float:
+        return float(
+            R.term(self.offers, self.median_days_to_offer or 0.0, self.settled, self.followed,
+                   self.typical_days, self.typical_share)
+        )  # fmt: skip
 
     @property
     def stale(self) -> bool:
@@ -520,23 +540,36 @@ class Availability(Group[AvailabilityFacts]):
         wait = np.where(opening == NO_DAY, V.OPENING_HALF_DAYS, np.maximum(opening - day, 0))
         confirmed = d.confirmed[rows].astype(np.int64)
         age = np.where(confirmed == NO_DAY, FORGOTTEN_DAYS, day - confirmed)
-        return np.asarray(_soon(wait) * (0.5 + 0.5 * _trust(age)))
+        listing = _soon(wait) * (0.5 + 0.5 * _trust(age))
+        return np.asarray(listing if d.reach is None else listing + d.reach.term(rows))
 
     def facts(self, d: Directory, p: Preferences, row: int, today: date) -> AvailabilityFacts:
         day = (today - EPOCH).days
         opening, confirmed = int(d.next_opening[row]), int(d.confirmed[row])
-        return AvailabilityFacts(
+        listing = AvailabilityFacts(
             next_opening=None if opening == NO_DAY else EPOCH + timedelta(days=opening),
             days_to_opening=None if opening == NO_DAY else max(opening - day, 0),
             confirmed=None if confirmed == NO_DAY else EPOCH + timedelta(days=confirmed),
             days_since_confirmed=None if confirmed == NO_DAY else day - confirmed,
+        )
+        r = d.reach
+        if r is None or not r.offers[row]:
+            return listing
+        return dataclasses.replace(
+            listing,
+            offers=int(r.offers[row]),
+            median_days_to_offer=float(r.days[row]),
+            settled=int(r.settled[row]),
+            followed=int(r.followed[row]),
+            typical_days=r.typical_days,
+            typical_share=r.typical_share,
         )
 
     def agreeing(self, facts: AvailabilityFacts, p: Preferences) -> float:
         wait = V.OPENING_HALF_DAYS if facts.days_to_opening is None else facts.days_to_opening
         since = facts.days_since_confirmed
         age = FORGOTTEN_DAYS if since is None else since
-        return float(_soon(wait) * (0.5 + 0.5 * _trust(age)))
+        return float(_soon(wait) * (0.5 + 0.5 * _trust(age))) + facts.reach_term
 
     def reasons(self, facts: AvailabilityFacts, p: Preferences) -> list[str]:
         if facts.next_opening is None or facts.days_to_opening is None:
@@ -547,7 +580,12 @@ class Availability(Group[AvailabilityFacts]):
         confirmed = W.confirmed(facts.days_since_confirmed)
         if facts.stale:
             return [f"Listed an opening {when}, but {confirmed}: call to check."]
-        return [f"Can start {when} ({facts.next_opening.isoformat()}); {confirmed}."]
+        reasons = [f"Can start {when} ({facts.next_opening.isoformat()}); {confirmed}."]
+        if facts.reach_measured and facts.reach_term > 0:
+            reach = W.reachability(facts.offers, facts.median_days_to_offer, facts.settled,
+                                   facts.followed)  # fmt: skip
+            reasons.append(f"Earlier clients were reached quickly: {reach}.")
+        return reasons
 
     def shortfall(self, facts: AvailabilityFacts, p: Preferences) -> str | None:
         if facts.stale:
@@ -556,6 +594,10 @@ class Availability(Group[AvailabilityFacts]):
             return "no next opening is listed."
         if facts.days_to_opening > 0:
             return f"their next opening is {W.count(facts.days_to_opening, 'day')} away."
+        if facts.reach_measured and facts.reach_term < 0:
+            reach = W.reachability(facts.offers, facts.median_days_to_offer, facts.settled,
+                                   facts.followed)  # fmt: skip
+            return f"earlier clients were slower to reach than usual: {reach}."
         return None
 
 

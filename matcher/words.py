@@ -67,6 +67,18 @@ def confirmed(days_since: int | None) -> str:
     return f"availability confirmed {days_since} days ago"
 
 
+def reachability(offers: int, median_days: float | None, settled: int, followed: int) -> str:
+    """'a median of 3 days from request to an offered slot (8 clients); 6 of 7 became a first
+    session', or 'not measured yet' without history (never a guess)."""
+    if not offers or median_days is None:
+        return NOT_MEASURED
+    days = "the same day" if median_days < 0.5 else f"{median_days:g} days"
+    text = f"a median of {days} from request to an offered slot ({count(offers, 'client')})"
+    if settled:
+        text += f"; {followed} of {settled} went on to a first session"
+    return text
+
+
 def fee(amount: float | None, sliding_scale: bool = False) -> str:
     """'$120 per session; offers a sliding scale', or 'not listed'."""
     text = "not listed" if amount is None else f"${amount:,.0f} per session"
