@@ -20,7 +20,7 @@ from typing import Any
 from matcher import synth
 from matcher import vocabulary as V
 from matcher import words as W
-from matcher.checkins import CHECKIN_FIELDS
+from matcher.checkins import read_checkins
 from matcher.directory import load_directory
 from matcher.explain import (
     contribution_label,
@@ -37,11 +37,9 @@ from matcher.report import spreadsheet_safe
 from matcher.schema import (
     DIRECTORY_FIELDS,
     DIRECTORY_RULES,
-    FIRST_ROW,
     InvalidInput,
     Problem,
     count_problems,
-    load_table,
     read_table,
     validate_table,
     write_table,
@@ -272,27 +270,8 @@ def _demo_account(args: argparse.Namespace) -> int:
 
 
 def _import_checkins(args: argparse.Namespace) -> int:
-    table = load_table(args.file, CHECKIN_FIELDS)
-    if args.directory is not None:
-        known = load_directory(args.directory).row_of
-        unknown = [
-            Problem(
-                args.file.name,
-                position + FIRST_ROW,
-                "therapist_id",
-                therapist,
-                f"no therapist with this id in {args.directory.name}",
-            )
-            for position, therapist in enumerate(table["therapist_id"])
-            if therapist not in known
-        ]
-        if unknown:
-            raise InvalidInput(unknown)
-    rows = [
-        (str(row["therapist_id"]), row["date"].date(), int(row["session"]),
-         {item: int(row[item]) for item in V.ITEMS})
-        for row in table.to_dict("records")
-    ]  # fmt: skip
+    directory = load_directory(args.directory) if args.directory is not None else None
+    rows = read_checkins(args.file, directory)
     count = Store().import_checkins(rows, "command line")
     print(f"Imported {count:,} check-ins from {args.file.name}.")
     return 0

@@ -21,7 +21,15 @@ import numpy.typing as npt
 from matcher import vocabulary as V
 from matcher.directory import Directory
 from matcher.preferences import Preferences
-from matcher.schema import Field
+from matcher.schema import (
+    FIRST_ROW,
+    Field,
+    InvalidInput,
+    Problem,
+    Source,
+    load_table,
+    source_name,
+)
 
 LOW = 2  # a rating at or below this ("a little" or "not at all") on a prioritised item...
 PRIORITISED = 2  # ...that the client rated at least "important"
@@ -145,11 +153,56 @@ def with_checkins(directory: Directory, checkins: Sequence[tuple[str, Ratings]])
     return directory.with_checkins(counts, sums) if counts.any() else directory
 
 
+# ---------------------------------------------------------------------------------------------
 # The bulk import file: a clinic's existing feedback (DESIGN: therapist_id, date, session, one
-# 1-5 column per item, named by the item key).
+# 1-5 column per item, named by the item key; a blank item cell is an item the client skipped).
+# This is the file's one reader: it validates once and hands typed rows on.
+
 CHECKIN_FIELDS: tuple[Field, ...] = (
     Field("therapist_id", "text", noun="therapist id"),
     Field("date", "date"),
     Field("session", "integer", low=1, high=1000),
-    *(Field(item, "integer", low=V.CHECKIN_MIN, high=V.CHECKIN_MAX) for item in V.ITEMS),
+    *(
+        Field(item, "integer", required=False, low=V.CHECKIN_MIN, high=V.CHECKIN_MAX)
+        for item in V.ITEMS
+    ),
 )
+
+
+@dataclass(frozen=True)
+class ImportedCheckIn:
+    """One row of a check-in file, typed: the ratings hold only the items answered."""
+
+    therapist_id: str
+    day: date
+    session: int
+    ratings: Mapping[str, int]
+
+
+def read_checkins(source: Source, directory: Directory | None = None) -> list[ImportedCheckIn]:
+    """A check-in file's rows, validated as a whole (raises InvalidInput listing every problem:
+    bad cells, a row that rates nothing, and, given a ``directory``, unknown therapists)."""
+    table = load_table(source, CHECKIN_FIELDS)
+    name = source_name(source)
+    rows = [
+        ImportedCheckIn(
+            str(row["therapist_id"]), row["date"].date(), int(row["session"]),
+            {item: int(row[item]) for item in V.ITEMS if row[item] == row[item]},  # NaN: skipped
+        )
+        for row in table.to_dict("records")
+    ]  # fmt: skip
+    problems = [
+        Problem(name, position + FIRST_ROW, None, None, "rates no item: at least one is needed")
+        for position, row in enumerate(rows)
+        if not row.ratings
+    ]
+    if directory is not None:
+        problems += [
+            Problem(name, position + FIRST_ROW, "therapist_id", row.therapist_id,
+                    f"no therapist with this id in {directory.source}")
+            for position, row in enumerate(rows)
+            if row.therapist_id not in directory.row_of
+        ]  # fmt: skip
+    if problems:
+        raise InvalidInput(sorted(problems, key=lambda p: p.row or 0))
+    return rows

@@ -30,11 +30,11 @@ from pathlib import Path
 import pandas as pd
 
 from matcher import codes
-from matcher.checkins import CheckIn
+from matcher.checkins import CheckIn, ImportedCheckIn
 from matcher.preferences import Preferences
 from matcher.schema import valid_contact
 from matcher.triage import Referral
-from matcher.vocabulary import ITEMS
+from matcher.vocabulary import CHECKIN_MAX, CHECKIN_MIN, ITEMS
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "var" / "matcher.db"
 # OWASP's minimum for scrypt (Password Storage Cheat Sheet): 128 MiB and ~0.3 s per check.
@@ -57,7 +57,6 @@ MAX_REQUEST_NAME = 60  # a first name or initials, for a consultation request
 MAX_CHOSEN = 3  # therapists a consultation request may name
 _HASHING = threading.BoundedSemaphore(2)  # password hashes computed at once, per process
 
-CheckInRow = tuple[str, date, int, Mapping[str, int]]  # therapist_id, day, session, ratings
 # A migration is SQL, or a step that needs Python (the connection and the code key).
 Migration = str | Callable[[sqlite3.Connection, bytes], None]
 ITEM_COLUMNS = ", ".join(ITEMS)
@@ -895,13 +894,15 @@ class Store:
             _audit(connection, "client", "check-in", row[0], therapist_id, f"session {session}")
         return str(row[0])
 
-    def import_checkins(self, rows: Sequence[CheckInRow], actor: str) -> int:
+    def import_checkins(self, rows: Sequence[ImportedCheckIn], actor: str) -> int:
         """A clinic's existing feedback, all rows or none; returns how many were new. A row
         already imported (same therapist, day, session and ratings) is not added again, so
         importing a file twice changes nothing."""
         added = 0
         with self._connect(write=True) as connection:
-            for therapist_id, day, session, ratings in rows:
+            for therapist_id, day, session, ratings in (
+                (r.therapist_id, r.day, r.session, r.ratings) for r in rows
+            ):
                 _check_ratings(ratings)
                 same = " AND ".join(f"{item} IS ?" for item in ITEMS)  # IS: a skip equals a skip
                 if connection.execute(
@@ -975,8 +976,9 @@ def _checkin(row: Sequence[object]) -> CheckIn:
 def _check_ratings(ratings: Mapping[str, int]) -> None:
     if unknown := set(ratings) - set(ITEMS):
         raise StoreError(f"not a check-in item: {', '.join(sorted(unknown))}")
-    if not all(isinstance(v, int) and 1 <= v <= 5 for v in ratings.values()):
-        raise StoreError("every rating is a whole number from 1 to 5")
+    low, high = CHECKIN_MIN, CHECKIN_MAX
+    if not all(isinstance(v, int) and low <= v <= high for v in ratings.values()):
+        raise StoreError(f"every rating is a whole number from {low} to {high}")
 
 
 def _insert_checkin(

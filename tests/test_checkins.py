@@ -11,9 +11,18 @@ import pandas as pd
 import pytest
 
 from matcher import vocabulary as V
-from matcher.checkins import CheckIn, rupture, rupture_state, totals, with_checkins
+from matcher.checkins import (
+    CheckIn,
+    ImportedCheckIn,
+    read_checkins,
+    rupture,
+    rupture_state,
+    totals,
+    with_checkins,
+)
 from matcher.directory import Directory, load_directory
 from matcher.explain import describe_rupture, explain
+from matcher.schema import InvalidInput
 from matcher.scoring import rank
 from matcher.store import Store, StoreError
 from matcher.triage import Referral
@@ -143,7 +152,8 @@ def test_strong_heard_checkins_lift_a_therapist_for_a_client_who_prioritises_hea
         and demo.tags["concerns"].has("anxiety")[demo.row(t)]
     )
     strong = {**GOOD, "heard": 5}
-    store.import_checkins([(target, TODAY, s, strong) for s in range(1, 41)], "clinic")
+    store.import_checkins([ImportedCheckIn(target, TODAY, s, strong) for s in range(1, 41)],
+                          "clinic")  # fmt: skip
 
     after = rank(with_checkins(demo, store.checkin_ratings()), client, top=200, today=TODAY)
     new_ids = [m.therapist_id for m in after.matches]
@@ -204,6 +214,23 @@ def test_bad_imports_are_refused_whole(
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert expected in result.stderr
     assert Store(private_database).checkin_ratings() == []
+
+
+def test_one_reader_types_the_file_and_a_blank_item_is_skipped(tmp_path: Path) -> None:
+    frame = feedback().astype(object)
+    frame.loc[0, "heard"] = ""
+    path = tmp_path / "feedback.csv"
+    frame.to_csv(path, index=False)
+    rows = read_checkins(path, load_directory(DATA / "therapists.csv"))
+    assert len(rows) == len(frame) and isinstance(rows[0].day, date)
+    assert "heard" not in rows[0].ratings and len(rows[0].ratings) == len(V.ITEMS) - 1
+    assert rows[1].ratings == {item: int(frame.loc[1, item]) for item in V.ITEMS}
+    frame.loc[2, list(V.ITEMS)] = ""
+    frame.to_csv(path, index=False)
+    with pytest.raises(InvalidInput) as refused:
+        read_checkins(path)
+    [problem] = refused.value.problems
+    assert problem.row == 4 and "rates no item" in problem.message
 
 
 def test_a_missing_item_column_is_named(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher import vocabulary as V
+from matcher.checkins import ImportedCheckIn
 from matcher.coordination import (
     REVIEW_DAYS,
     QueueState,
@@ -206,8 +207,8 @@ def test_impossible_sessions_and_dead_codes_are_refused(store: Store, demo: Dire
 def test_importing_the_same_checkins_twice_changes_nothing(store: Store) -> None:
     from datetime import date
 
-    rows = [("T0000001", date(2026, 11, 1), 1, dict.fromkeys(V.ITEMS, 4)),
-            ("T0000001", date(2026, 11, 8), 2, dict.fromkeys(V.ITEMS, 5))]  # fmt: skip
+    rows = [ImportedCheckIn("T0000001", date(2026, 11, 1), 1, dict.fromkeys(V.ITEMS, 4)),
+            ImportedCheckIn("T0000001", date(2026, 11, 8), 2, {"safe": 5})]  # fmt: skip
     assert store.import_checkins(rows, "ana") == 2
     before = store.checkin_ratings()
     assert store.import_checkins(rows, "ana") == 0

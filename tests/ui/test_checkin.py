@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from matcher import vocabulary as V
+from matcher.checkins import ImportedCheckIn
 from matcher.scoring import rank
 from matcher.store import Store
 from matcher.triage import Referral
@@ -129,7 +130,8 @@ def test_the_next_ranking_counts_a_new_checkin(private_database: Path) -> None:
     assert name.replace("\\", "") == f"1. {top.name}"
     therapist = top.therapist_id
     Store(private_database).import_checkins(
-        [(str(therapist), TODAY, s, dict.fromkeys(V.ITEMS, 5)) for s in range(1, 4)], "clinic"
+        [ImportedCheckIn(str(therapist), TODAY, s, dict.fromkeys(V.ITEMS, 5)) for s in range(1, 4)],
+        "clinic",
     )
     at.switch_page(RESULTS).run()  # AppTest stays on the page it was last switched to
     assert not at.exception
