@@ -133,6 +133,50 @@ def _healthy(url: str) -> bool:
 # The protocol client: Streamlit's websocket messages, as the browser sends and receives them
 
 
+def record(url: str) -> list[bytes]:
+    """What a browser sends for one search: one real Chromium session, driven as the e2e test
+    drives it, with every rerun request it sends over the websocket kept (the page load, the
+    state chosen, the concern chosen, then "Show my matches" pressed, the last).
+
+    Replayed by the light clients, so they send exactly what the browser sends, every widget's
+    value included, without knowing the page's widgets. The hashes of messages the browser
+    already holds are dropped, so the server sends each client everything in full.
+    """
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    e2e = _e2e()
+    sent: list[bytes] = []
+
+    def keep(payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            message = BackMsg()
+            message.ParseFromString(payload)
+            if message.WhichOneof("type") == "rerun_script":
+                message.rerun_script.ClearField("cached_message_hashes")
+                sent.append(message.SerializeToString())
+
+    with _chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(STEP_TIMEOUT_S * 1000)
+        page.on("websocket", lambda socket: socket.on("framesent", keep))
+        page.goto(url)
+        page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
+        e2e._settled(page)
+        e2e._choose(page, "Your state (therapists must be licensed where you live)", STATE)
+        e2e._settled(page)
+        e2e._choose(page, "What would you like help with? Choose any that fit.", CONCERN)
+        page.keyboard.press("Escape")
+        e2e._settled(page)
+        pressed = len(sent)
+        page.get_by_role("button", name="Show my matches").click()
+        page.locator('[data-testid="stMetric"]').first.wait_for()
+        context.close()
+    if pressed < 1 or len(sent) <= pressed:
+        raise SystemExit("the browser sent no search to record")
+    return sent[: pressed + 1]
+
+
 class Session:
     """One client session over Streamlit's websocket (``/_stcore/stream``).
 
@@ -143,8 +187,6 @@ class Session:
     def __init__(self, url: str) -> None:
         self.url = url
         self.socket: Any = None
-        self.widgets: dict[str, str] = {}  # the widget's key (end of its id) → id
-        self.page = ""  # the page script's hash the server runs for this session
 
     async def open(self) -> None:
         from websockets.asyncio.client import connect
@@ -168,20 +210,9 @@ class Session:
         if self.socket is not None:
             await self.socket.close()
 
-    async def rerun(self, widgets: list[tuple[str, str, Any]]) -> None:
-        """Ask for a script run with these widget values: (key, kind of value, value)."""
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-
-        message = BackMsg()
-        message.rerun_script.page_script_hash = self.page
-        for key, kind, value in widgets:
-            state = message.rerun_script.widget_states.widgets.add()
-            state.id = self.widgets[key]
-            if kind == "string_array_value":
-                state.string_array_value.data.extend(value)
-            else:
-                setattr(state, kind, value)
-        await self.socket.send(message.SerializeToString())
+    async def send(self, message: bytes) -> float:
+        await self.socket.send(message)
+        return time.perf_counter()
 
     async def until(self, done: Callable[[Any], bool]) -> float:
         """Read messages until ``done(message)``; perf_counter() when it came."""
@@ -190,14 +221,12 @@ class Session:
         while True:
             message = ForwardMsg()
             message.ParseFromString(await asyncio.wait_for(self.socket.recv(), STEP_TIMEOUT_S))
-            kind = message.WhichOneof("type")
-            if kind == "new_session":
-                self.page = message.new_session.page_script_hash
-            elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
-                name = message.delta.new_element.WhichOneof("type") or ""
-                element: Any = getattr(message.delta.new_element, name, None)
-                if getattr(element, "id", ""):
-                    self.widgets[element.id.rsplit("-", 1)[-1]] = element.id
+            if (
+                message.WhichOneof("type") == "delta"
+                and message.delta.WhichOneof("type") == ("new_element")
+                and message.delta.new_element.WhichOneof("type") == "exception"
+            ):
+                raise SystemExit("the app raised an exception (see the server's log)")
             if done(message):
                 return time.perf_counter()
 
@@ -215,20 +244,23 @@ def _card(message: Any) -> bool:
     )
 
 
-async def _protocol_round(server: Server, clients: int) -> dict[str, Any]:
+async def _protocol_round(server: Server, clients: int, search: list[bytes]) -> dict[str, Any]:
     sessions = [Session(server.url) for _ in range(clients)]
 
     async def intake(session: Session) -> float:
+        """The page load, then the answers, each a run of its own as in the browser; seconds
+        from opening the connection to the intake drawn."""
         started = time.perf_counter()
         await session.open()
-        await session.rerun([])  # the page load: the intake's first run
-        return await session.until(_finished) - started
+        drawn = 0.0
+        for message in search[:-1]:
+            await session.send(message)
+            finished = await session.until(_finished)
+            drawn = drawn or finished - started
+        return drawn
 
     async def submit(session: Session) -> tuple[float, float]:
-        await session.rerun([("state", "string_value", STATE),
-                             ("concerns", "string_array_value", [CONCERN]),
-                             ("Show my matches", "trigger_value", True)])  # fmt: skip
-        sent = time.perf_counter()
+        sent = await session.send(search[-1])
         card = await session.until(_card)
         done = await session.until(_finished)
         return card - sent, done - sent
@@ -245,10 +277,10 @@ async def _protocol_round(server: Server, clients: int) -> dict[str, Any]:
             "load": (load, os.getloadavg()[0])}  # fmt: skip
 
 
-def protocol_round(server: Server, clients: int) -> dict[str, Any]:
+def protocol_round(server: Server, clients: int, search: list[bytes]) -> dict[str, Any]:
     """The submits' server CPU and the bench's own CPU are counted from the moment every
     session has drawn its intake to the last results page sent."""
-    return asyncio.run(_protocol_round(server, clients))
+    return asyncio.run(_protocol_round(server, clients, search))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,9 +379,10 @@ def measure(layout: str, clients: int, repeats: int, client: str) -> dict[str, A
             def one() -> dict[str, Any]:
                 return browser_round(server, clients, browser)
         else:
+            search = record(server.url)
 
             def one() -> dict[str, Any]:
-                return protocol_round(server, clients)
+                return protocol_round(server, clients, search)
 
         one()  # every process loads the demo directory once, as after its first visitor
         rounds = []
