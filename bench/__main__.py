@@ -10,10 +10,20 @@ each ranking must read over the bandwidth measured then). At 100k it also ranks 
 shared. Then: triage of 2,000 referrals into 10,000 therapists' slots, and
 the app from intake to results on the demo directory and on a 10k one.
 
+The nightly batch (``--national``, default 2,000 and 50,000 referrals) runs triage as the
+command line does (scored, assigned, explained, written) into the largest directory, each
+in a fresh process: the local engine for every count, and the Dask engine on a local
+two-worker cluster for the last, with wall time, CPU time of every process (workers
+included), each process's peak memory, the load average, and whether the Dask
+engine's file equals the local one byte for byte. ``--triage-only`` measures only that
+(on ``--national-directory PATH`` if given, else a fresh synthetic directory of the largest
+size).
+
 Targets on two cores (issue 6, tightened by issue 12): one ranking over 1M <= 100 ms median and
 within 3x of its bandwidth floor; over 100k <= 3 ms CPU median; the 1,000-referral batch
 against 100k <= 2 s; the assignment <= 10 s; intake -> results <= 0.5 s; peak memory for 1M
-<= 2.5 GB.
+<= 2.5 GB; triage of 2,000 referrals into 1M <= 3 GB peak; 50,000 into 1M completes, on both
+engines with the same output.
 """
 
 from __future__ import annotations
@@ -153,6 +163,14 @@ def main() -> int:
     parser.add_argument("--app-only", action="store_true", help="only triage and the app")
     parser.add_argument("--make", nargs=2, help=argparse.SUPPRESS)  # child modes
     parser.add_argument("--load", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--national", default="2000,50000",
+                        help="referral counts triaged into the largest directory (the last "
+                        "also on Dask); empty to skip")  # fmt: skip
+    parser.add_argument("--triage-only", action="store_true",
+                        help="only the nightly batch (--national) into the largest size")  # fmt: skip
+    parser.add_argument("--national-directory", type=Path,
+                        help="with --triage-only: an existing Parquet directory to triage into")  # fmt: skip
+    parser.add_argument("--triage", nargs=4, help=argparse.SUPPRESS)  # N PATH ENGINE OUT
     args = parser.parse_args()
     if args.make:
         print(json.dumps(make(int(args.make[0]), Path(args.make[1]))))
@@ -160,15 +178,35 @@ def main() -> int:
     if args.load:
         print(json.dumps(load(Path(args.load[0]), rank=args.load[1] == "rank")))
         return 0
+    if args.triage:
+        from bench.triage import national
+
+        n, path, engine, out = args.triage
+        print(json.dumps(national(int(n), Path(path), engine, Path(out))))
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",")]
+    counts = [int(n) for n in args.national.split(",") if n]
+    if args.triage_only:
+        print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start\n")
+        if args.national_directory:
+            nightly(counts, args.national_directory)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                child("--make", str(max(sizes)), folder)
+                nightly(counts, Path(folder) / "t.parquet")
+        return 0
 
     print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start\n")
     rows = []
-    for size in [] if args.app_only else [int(s) for s in args.sizes.split(",")]:
+    nightly_rows: list[dict[str, Any]] = []
+    for size in [] if args.app_only else sizes:
         print(f"measuring {size:,} therapists…", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as folder:
             row = {"size": size} | child("--make", str(size), folder)
             csv = child("--load", f"{folder}/t.csv", "no")
             parquet = child("--load", f"{folder}/t.parquet", "rank")
+            if size == max(sizes) and counts:
+                nightly_rows = run_nightly(counts, Path(folder) / "t.parquet")
         row |= {"csv_s": csv["load_s"], "csv_mb": csv["peak_mb"], "parquet_s": parquet["load_s"],
                 "parquet_mb": parquet["peak_mb"]} | {k: v for k, v in parquet.items()
                                                      if k not in ("load_s", "peak_mb")}  # fmt: skip
@@ -195,6 +233,9 @@ def main() -> int:
                       f"{r['one_by_one_s']:.2f} s ({r['one_by_one_cpu_s']:.2f} s CPU) one by "
                       "one")  # fmt: skip
 
+    if not args.app_only and counts:
+        print_nightly(nightly_rows)
+
     from bench.app import intake_to_results
     from bench.triage import assign_batch
 
@@ -213,6 +254,50 @@ def main() -> int:
             f"{app['median_s'] * 1000:.0f} ms median ({app['max_s'] * 1000:.0f} ms worst of 10)"
         )
     return 0
+
+
+def run_nightly(counts: list[int], directory: Path) -> list[dict[str, Any]]:
+    """The nightly batch: every count on the local engine, the last on Dask too, each in a
+    fresh process; the Dask row says whether its file equals the local one."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n, engine in [(n, "local") for n in counts] + [(counts[-1], "dask")]:
+            print(f"triage {n:,} referrals, {engine} engine…", file=sys.stderr, flush=True)
+            rows.append(
+                child("--triage", str(n), str(directory), engine, f"{folder}/{engine}{n}.csv")
+            )
+    local = next(r for r in rows if r["engine"] == "local" and r["referrals"] == counts[-1])
+    rows[-1]["same_file"] = rows[-1]["sha256"] == local["sha256"]
+    return rows
+
+
+def nightly(counts: list[int], directory: Path) -> None:
+    print_nightly(run_nightly(counts, directory))
+
+
+def print_nightly(rows: list[dict[str, Any]]) -> None:
+    print("\nNightly batch (scored, assigned, explained and written, as `python -m matcher triage` "
+          "does; load excluded):\n")  # fmt: skip
+    print("| referrals × therapists | engine | wall | of which triage | CPU, all processes "
+          "| peak RSS: main (+ workers) | sum of peaks | load avg before → after "
+          "| assigned / unassigned / crisis |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        others = " + ".join(f"{mb:,.0f}" for mb in r["peak_others_mb"])
+        print(
+            f"| {r['referrals']:,} × {r['therapists']:,} | {r['engine']} | {r['wall_s']:,.1f} s "
+            f"| {r['triage_s']:,.1f} s | {r['cpu_s']:,.1f} s "
+            f"| {r['peak_mb']:,.0f} MB{f' (+ {others})' if others else ''} "
+            f"| {r['peak_total_mb']:,.0f} MB | {r['load'][0]:.1f} → {r['load'][1]:.1f} "
+            f"| {r['assigned']:,} / {r['unassigned']:,} / {r['crisis']:,} |"
+        )
+    for r in rows:
+        print(f"{r['referrals']:,} {r['engine']}: directory loaded in {r['load_s']:.1f} s (not "
+              f"counted above); multi-state therapists shared across states by tier "
+              f"{r['shared']} (over-asked {r['contested']}), solved as {r['components']} "
+              f"component(s)" + (f"; workers' CPU {r['cpu_others_s']:.1f} s; "
+              f"same file as the local engine: {'yes' if r['same_file'] else 'NO'}"
+              if r["engine"] == "dask" else ""))  # fmt: skip
 
 
 if __name__ == "__main__":
