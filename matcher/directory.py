@@ -296,7 +296,7 @@ def encode(table: pd.DataFrame, source: str = "directory") -> Directory:
         for name in ("sliding_scale", "accepting_new_clients", "works_with_parents")
     }
     gender_codes = {g: i for i, g in enumerate(V.GENDERS)}
-    gender = table["gender"].map(lambda g: gender_codes.get(g, -1)).to_numpy(dtype=np.int8)
+    gender = np.asarray(table["gender"].map(gender_codes).fillna(-1), dtype=np.int8)
     style = np.column_stack([table[f"style_{axis}"].to_numpy(np.float64) for axis in V.AXES])
     checkins_n = table["checkins_n"].to_numpy(dtype=np.int64)
     mean = np.column_stack(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcher.directory import load_directory
 from matcher.schema import (
@@ -160,3 +163,35 @@ def test_a_corrupt_parquet_file_fails_clearly(tmp_path: Path) -> None:
     path.write_bytes(b"PAR1 this is not really parquet")
     with pytest.raises(InvalidInput, match="not a readable Parquet file"):
         load_directory(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.text(alphabet="0123456789 ()-.+\t٣", max_size=30),
+            st.builds(
+                "{}{}{}@{}.org".format,
+                st.from_regex(r"[a-z.]{1,8}", fullmatch=True),
+                st.sampled_from(["", " ", "\x1c", "\x1f", "\x0b", "\u00a0", "\u2003", "<"]),
+                st.from_regex(r"[a-z]{0,4}", fullmatch=True),
+                st.sampled_from(["example", "mail\x1dbox", "b"]),
+            ),
+            st.from_regex(r"(https?|HTTP|javascript):(//)?[a-z.\u00a0 ]{1,15}(/[a-z?#]{0,8})?",
+                          fullmatch=True),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    kind=st.sampled_from(["phone", "email", "url"]),
+)  # fmt: skip
+def test_the_vectorised_contact_check_agrees_with_the_per_value_one(
+    cells: list[str], kind: Literal["phone", "email", "url"]
+) -> None:
+    from matcher.schema import Field, valid_contact
+
+    field = Field("contact", kind, required=False)
+    checked = field.check(pd.Series(cells, dtype="string")).tolist()
+    expected = [not c.strip() or valid_contact(kind, c) for c in cells]
+    assert checked == expected
