@@ -14,6 +14,14 @@ from matcher.preferences import Preferences
 from matcher.scoring import Match
 from matcher.ui.common import open_profile, plain
 
+# Streamlit puts four buttons beside a chart (show data, download as PNG, copy the Vega-Lite spec,
+# fullscreen), each a Tab stop between the card's controls, on a figure already given in words
+# (its labels, and its alt text). No chart option turns them off (the browser drops `actions`
+# from usermeta.embedOptions), so this style hides them; the browser test Tabs past a chart.
+CHART_TOOLBAR_OFF = (
+    "<style>[class*='st-key-score_chart_'] [data-testid='stElementToolbar']{display:none}</style>"
+)
+
 
 def match_card(place: int, match: Match, preferences: Preferences, directory: Directory) -> None:
     """One therapist: why they fit, why not higher, practical facts, score by group."""
@@ -28,19 +36,28 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
         st.markdown(
             "  \n".join(f"**{label}:** {plain(text)}" for label, text in facts(match, preferences))
         )
-        st.caption(
-            plain(
-                f"How the score is made up: an average match for you scores "
-                f"{match.baseline:.0%}; each part adds or takes away points from there."
+        # The chart is drawn only once its expander is opened (which reruns the page): five
+        # charts drawn at once were most of the browser's work between "Show my matches" and
+        # the first card (measured in Chromium), for a figure few open.
+        parts = st.expander(
+            "How the score is made up", key=f"parts_{match.therapist_id}", on_change="rerun"
+        )
+        with parts:
+            st.caption(
+                plain(
+                    f"An average match for you scores {match.baseline:.0%}; each part adds or "
+                    "takes away points from there."
+                )
             )
-        )
-        frame = contribution_frame(match)
-        st.vega_lite_chart(
-            frame,
-            contribution_spec(),
-            width="stretch",
-            alt="; ".join(frame["part"]),  # every bar in words (an attribute: text, not markdown)
-        )
+            if parts.open:
+                frame = contribution_frame(match)
+                st.html(CHART_TOOLBAR_OFF)
+                st.container(key=f"score_chart_{match.therapist_id}").vega_lite_chart(
+                    frame,
+                    contribution_spec(),
+                    width="stretch",
+                    alt="; ".join(frame["part"]),  # every bar in words: an attribute, not markdown
+                )
         bio = str(directory.table.at[match.row, "bio"]) if "bio" in directory.table else ""
         if bio:
             with st.expander("In their own words"):

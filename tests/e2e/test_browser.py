@@ -222,11 +222,14 @@ def test_coordinator_signs_in_imports_assigns_accepts_and_exports(
         rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
         assert len(rows) > 50
         assert all(row["kind"] == "accepted" and row["decided_by"] == "e2e" for row in rows)
-        assert all(len(row["checkin_code"]) >= 20 for row in rows)
+        # 16 symbols in groups of four (matcher.codes); what separates the groups may vary
+        assert all(len(re.sub(r"[^0-9A-Z]", "", row["checkin_code"])) == 16 for row in rows)
 
         # the client's side of the loop: a check-in with the code from the export
         page.goto(f"{server}/checkin")
-        page.get_by_label("Your check-in code (from your clinic)").fill(rows[0]["checkin_code"])
+        page.get_by_role("textbox", name="Your check-in code (from your clinic)").fill(
+            rows[0]["checkin_code"]
+        )
         page.get_by_role("button", name="Continue").click()
         page.get_by_text("You are checking in about your sessions with").wait_for()
         page.get_by_text("Who sees your answers").wait_for()
@@ -276,8 +279,18 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         _choose(page, "Your state (therapists must be licensed where you live)",
                 "North Carolina (NC)")  # fmt: skip
         page.get_by_label("ZIP code, for in-person sessions nearby (optional)").fill("27601")
-        _choose(page, "What would you like help with? Choose any that fit.", "anxiety")
+        # Typed, then Enter, as a person would: only "anxiety", never "social anxiety" too.
+        concerns = page.get_by_label("What would you like help with? Choose any that fit.",
+                                     exact=True)  # fmt: skip
+        concerns.click()
+        concerns.fill("anxiety")
+        page.keyboard.press("Enter")
         page.keyboard.press("Escape")
+        _settled(page)
+        page.get_by_role("button", name="Remove anxiety", exact=True).wait_for()  # its chip
+        assert page.get_by_role("button", name="Remove social anxiety").count() == 0
+        # "Is that a must?" only once a gender is chosen.
+        assert page.get_by_text("Is a therapist of that gender a must?").count() == 0
         page.get_by_role("button", name="Show my matches").click()
         page.get_by_role("heading", name="Your shortlist").wait_for()
         _settled(page)
@@ -286,6 +299,19 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         box = first.bounding_box()
         assert box is not None and box["y"] + box["height"] <= 844  # no wall of counts first
         page.screenshot(path=str(ARTIFACTS / "phone-results.png"))
+
+        # A chart is drawn when asked for, and its toolbar is off the Tab path.
+        parts = page.locator("summary").filter(has_text="How the score is made up").first
+        parts.click()
+        page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+        _settled(page)
+        _accessible(page, "results with a chart open")
+        parts.focus()
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => !!document.activeElement.closest('[data-testid=\"stElementToolbar\"]')"
+        )
+        assert focused is False  # the next Tab stop is the card's next control, not "Show data"
 
         page.get_by_role("button", name="Profile, contact and consultation request").first.click()
         page.get_by_role("heading", name="How to reach them").wait_for()
@@ -299,6 +325,17 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         confirmation.wait_for()
         assert re.search(r"SR-[A-Z0-9]{6}", confirmation.inner_text())
         page.screenshot(path=str(ARTIFACTS / "phone-request.png"))
+        _settled(page)
+        _accessible(page, "consultation request sent")
+
+        page.goto(f"{server}/method")
+        page.get_by_role("heading", name="How matching works").wait_for()
+        _settled(page)
+        _accessible(page, "method")
+        page.goto(f"{server}/checkin")
+        page.get_by_role("textbox", name="Your check-in code (from your clinic)").wait_for()
+        _settled(page)
+        _accessible(page, "check-in")
     except BaseException:
         page.screenshot(path=str(ARTIFACTS / "failure-phone.png"))
         raise

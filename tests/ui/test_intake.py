@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from streamlit.testing.v1 import AppTest
+
 from matcher.places import locate
 from matcher.preferences import parse_preferences
-from matcher.ui.common import INTAKE, RESULTS
+from matcher.ui.common import INTAKE, PROFILE, RESULTS
 from tests.conftest import DATA
 from tests.ui.test_app import app, submit_intake
 
@@ -96,3 +98,42 @@ def test_the_few_items_picked_are_essential_and_the_rest_keep_their_level() -> N
     at = submit_intake(app(), essential=["valued", "heard"], priority_safe=2, priority_seen=0)
     p = at.session_state["preferences"].priorities
     assert (p.valued, p.heard, p.safe, p.seen, p.honest) == (3, 3, 2, 0, 1)
+
+
+def _shown(at: AppTest, key: str) -> bool:
+    return any(getattr(w, "key", None) == key for w in at.main)
+
+
+def test_is_that_a_must_is_asked_only_once_a_preference_is_chosen() -> None:
+    at = app()
+    assert not _shown(at, "gender_must") and not _shown(at, "identities_must")
+    at.selectbox(key="gender").set_value("woman").run()
+    assert _shown(at, "gender_must") and not _shown(at, "identities_must")
+    at.multiselect(key="identities").set_value(["lgbtq"]).run()
+    assert _shown(at, "identities_must")
+    at.radio(key="gender_must").set_value("Must")
+    at.selectbox(key="gender").set_value("No preference").run()
+    assert not _shown(at, "gender_must")  # nothing left to insist on
+    at = submit_intake(at)
+    p = at.session_state["preferences"]
+    assert p.therapist_gender is None  # the hidden "Must" did not become a wish
+    assert list(p.therapist_identities.values) == ["lgbtq"]
+    assert not p.therapist_identities.required
+
+
+def test_a_typed_concern_and_enter_add_that_concern_only() -> None:
+    """Streamlit's multiselect offers "Select all" / "Select 2 matches" as the first option while
+    the client types: typing "anxiety" + Enter added "social anxiety" too (seen in Chromium). No
+    multiselect on a client page offers it; the browser test types "anxiety" + Enter."""
+    at = app()
+    intake = list(at.multiselect)
+    at = submit_intake(at, concerns=["anxiety"])
+    results = list(at.multiselect)
+    next(b for b in at.button if b.key and b.key.startswith("profile_")).click()
+    at.run()
+    at.switch_page(PROFILE).run()
+    profile = list(at.multiselect)
+    assert {m.key for m in intake} >= {"essential", "concerns", "prefer", "avoid", "identities"}
+    assert [m.key for m in results] == ["compare"] and profile
+    for widget in intake + results + profile:
+        assert widget.proto.HasField("select_all") and widget.proto.select_all == 0, widget.key

@@ -42,3 +42,13 @@ def test_plain_text_never_becomes_a_link() -> None:
     assert shown.replace("\u2060", "").replace("\\", "") == (
         "Dr X https://evil.example/x WWW.evil.example ana@evil.example ftp://a"
     )
+
+
+def test_a_card_draws_its_chart_only_when_asked() -> None:
+    """Five charts drawn at once were most of the browser's work before the first card; each
+    waits behind "How the score is made up" (the browser test opens one)."""
+    from tests.ui.test_app import app, submit_intake
+
+    at = submit_intake(app(), concerns=["anxiety"])
+    assert [e.label for e in at.expander].count("How the score is made up") == 5
+    assert not at.get("arrow_vega_lite_chart")

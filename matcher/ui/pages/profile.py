@@ -116,6 +116,7 @@ with st.form("consultation"):
         options,
         default=[therapist_id],
         max_selections=MAX_CHOSEN,
+        select_all=False,  # a typed name and Enter picks that one therapist, never all
         format_func=lambda t: str(directory.text["name"][directory.row(t)]),
         key="request_therapists",
     )

@@ -106,6 +106,7 @@ compared = st.multiselect(
     list(by_id),
     format_func=lambda i: by_id[i].name,
     max_selections=3,
+    select_all=False,  # a typed name and Enter picks that one therapist, never "all matches"
     key="compare",
 )
 if len(compared) >= 2:
