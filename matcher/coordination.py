@@ -1,6 +1,6 @@
 """The coordinator's queue as a value, and the operations on it (no Streamlit).
 
-:class:`QueueState` is read from the store once per page: the referrals in queue order, who
+:class:`QueueState` is read from the store once per page, in one read transaction: the referrals in queue order, who
 is assigned to whom with which check-in code, open offers, each therapist's slots left, the
 ruptures in each relationship's check-ins, and the waiting clocks, from which every referral's
 :class:`Status` and flags follow. The operations (propose, accept, accept all, override,
@@ -83,18 +83,17 @@ class QueueState:
     def from_store(
         cls, store: Store, directory: Directory, today: date, targets: WaitTargets | None = None
     ) -> QueueState:
-        offers = {o.referral_id: o for o in store.offers(today) if o.status == "open"}
-        referrals = store.referrals()  # read after lapsed offers have given their slots back
-        active = store.assignments()
+        now = store.snapshot(today)  # one read transaction, after lapsed offers are freed
+        referrals, active, taken = now.referrals, now.assignments, now.taken
+        offers = {o.referral_id: o for o in now.offers if o.status == "open"}
         assigned_to = dict(zip(active["referral_id"], active["therapist_id"], strict=True))
         codes = dict(zip(active["referral_id"], active["checkin_code"], strict=True))
         capacity = open_slots(directory)
-        taken = store.taken_slots()
         slots_left = {
             t: n - taken.get(t, 0) for t, n in capacity.items() if n - taken.get(t, 0) > 0
         }
         by_id = {r.referral_id: r for r in referrals}
-        history = {rid: tuple(c) for rid, c in store.active_checkins().items() if rid in by_id}
+        history = {rid: tuple(c) for rid, c in now.checkins.items() if rid in by_id}
         ruptures = {
             rid: state
             for rid, checkins in history.items()
@@ -117,7 +116,7 @@ class QueueState:
             commented=commented,
             alarms=alarms,
             offers=offers,
-            reviewed=store.reviewed(),
+            reviewed=now.reviewed,
             history=history,
             targets=targets or WaitTargets(),
         )

@@ -494,18 +494,25 @@ class Store:
 
     def referrals(self) -> list[Referral]:
         with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT referral_id, received, urgency, risk_self_harm, risk_harm_others, "
-                "preferences, notes, client_name, contact, source, chosen FROM referrals "
-                "ORDER BY referral_id"
-            ).fetchall()
-        return [
-            Referral(rid, date.fromisoformat(received), urgency, bool(self_harm),
-                     bool(others), Preferences.model_validate_json(p), notes, name, contact,
-                     source, tuple(t for t in chosen.split(";") if t))
-            for rid, received, urgency, self_harm, others, p, notes, name, contact, source,
-            chosen in rows
-        ]  # fmt: skip
+            return _referrals(connection)
+
+    def snapshot(self, today: date | None = None) -> Snapshot:
+        """Everything the queue shows, read in one transaction (so slots, assignments, offers
+        and check-ins are from the same moment), after lapsing offers past their date."""
+        self.expire_offers(today or _utcnow().date())
+        with self._connect() as connection:
+            connection.execute("BEGIN")
+            try:
+                return Snapshot(
+                    referrals=_referrals(connection),
+                    assignments=self._assignments(connection, active_only=True),
+                    taken=_taken(connection),
+                    checkins=_active_checkins(connection),
+                    offers=_offers(connection),
+                    reviewed=_reviewed(connection),
+                )
+            finally:
+                connection.execute("COMMIT")
 
     def request_consultation(
         self,
@@ -639,12 +646,7 @@ class Store:
         """Slots in use per therapist: active assignments and open offers (an offer holds its
         slot until it is answered or lapses)."""
         with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT therapist_id, COUNT(*) FROM (SELECT therapist_id FROM assignments "
-                "WHERE released_at IS NULL UNION ALL SELECT therapist_id FROM offers "
-                "WHERE status = 'open') GROUP BY therapist_id"
-            ).fetchall()
-        return {str(t): int(n) for t, n in rows}
+            return _taken(connection)
 
     def review(self, referral_id: str, actor: str) -> None:
         """Record that a coordinator reviewed a risk-flagged referral today (its next review
@@ -659,10 +661,7 @@ class Store:
     def reviewed(self) -> dict[str, date]:
         """The day each referral was last reviewed, for those ever reviewed."""
         with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT referral_id, reviewed_at FROM referrals WHERE reviewed_at IS NOT NULL"
-            ).fetchall()
-        return {str(r): date.fromisoformat(at[:10]) for r, at in rows}
+            return _reviewed(connection)
 
     # -----------------------------------------------------------------------------------------
     # Offers (a reply to a consultation request, or to any referral)
@@ -725,25 +724,20 @@ class Store:
 
     def offers(self, today: date | None = None) -> list[Offer]:
         """Every offer, oldest first, after lapsing those past their date (each audited)."""
-        today = today or _utcnow().date()
+        self.expire_offers(today or _utcnow().date())
+        with self._connect() as connection:
+            return _offers(connection)
+
+    def expire_offers(self, today: date) -> None:
+        """Lapse open offers whose last day has passed (the write lock only when one has)."""
         with self._connect() as connection:
             due = connection.execute(
                 "SELECT 1 FROM offers WHERE status = 'open' AND expires_on < ? LIMIT 1",
                 (today.isoformat(),),
             ).fetchone()
-        if due:  # the write lock only when something lapses
+        if due:
             with self._connect(write=True) as connection:
                 _expire(connection, today)
-        with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT id, referral_id, therapist_id, offered_at, expires_on, status "
-                "FROM offers ORDER BY id"
-            ).fetchall()
-        return [
-            Offer(int(i), str(r), str(t), datetime.fromisoformat(at), date.fromisoformat(exp),
-                  str(status))
-            for i, r, t, at, exp, status in rows
-        ]  # fmt: skip
 
     def contacts(self, today: date | None = None, settle_days: int = 14) -> list[Contact]:
         """Reachability history: each referral's first offer or assignment with each therapist.
@@ -801,14 +795,17 @@ class Store:
     def assignments(self, active_only: bool = True) -> pd.DataFrame:
         """Assignments in the order decided, each with its check-in code as the client has it
         (derived again from its nonce; the database keeps only a digest)."""
+        with self._connect() as connection:
+            return self._assignments(connection, active_only)
+
+    def _assignments(self, connection: sqlite3.Connection, active_only: bool) -> pd.DataFrame:
         query = (
             "SELECT referral_id, therapist_id, score, kind, reason, decided_by, decided_at, "
             "code_nonce, released_at, released_by, release_reason FROM assignments"
         )
         if active_only:
             query += " WHERE released_at IS NULL"
-        with self._connect() as connection:
-            table = pd.read_sql_query(query + " ORDER BY decided_at, id", connection)
+        table = pd.read_sql_query(query + " ORDER BY decided_at, id", connection)
         table.insert(
             7, "checkin_code", [codes.derive(self._key, bytes(n)) for n in table["code_nonce"]]
         )
@@ -950,19 +947,79 @@ class Store:
         return [_checkin(row) for row in rows]
 
     def active_checkins(self) -> dict[str, list[CheckIn]]:
-        """Every active assignment's check-ins by referral, in session order (one query: the
-        queue reads them all on every page)."""
+        """Every active assignment's check-ins by referral, in session order."""
         with self._connect() as connection:
-            rows = connection.execute(
-                f"SELECT a.referral_id, c.therapist_id, c.session, c.day, c.comment, "
-                f"{', '.join('c.' + item for item in ITEMS)} FROM checkins c "
-                "JOIN assignments a ON a.checkin_code = c.checkin_code "
-                "WHERE a.released_at IS NULL ORDER BY a.referral_id, c.session"
-            ).fetchall()
-        found: dict[str, list[CheckIn]] = {}
-        for row in rows:
-            found.setdefault(str(row[0]), []).append(_checkin(row[1:]))
-        return found
+            return _active_checkins(connection)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads on one connection (``Store.snapshot`` makes them all in one transaction)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    referrals: list[Referral]
+    assignments: pd.DataFrame  # active ones, with their check-in codes
+    taken: dict[str, int]  # slots in use per therapist (assignments and open offers)
+    checkins: dict[str, list[CheckIn]]  # active assignments' check-ins by referral
+    offers: list[Offer]
+    reviewed: dict[str, date]
+
+
+def _referrals(connection: sqlite3.Connection) -> list[Referral]:
+    rows = connection.execute(
+        "SELECT referral_id, received, urgency, risk_self_harm, risk_harm_others, "
+        "preferences, notes, client_name, contact, source, chosen FROM referrals "
+        "ORDER BY referral_id"
+    ).fetchall()
+    return [
+        Referral(rid, date.fromisoformat(received), urgency, bool(self_harm),
+                 bool(others), Preferences.model_validate_json(p), notes, name, contact,
+                 source, tuple(t for t in chosen.split(";") if t))
+        for rid, received, urgency, self_harm, others, p, notes, name, contact, source,
+        chosen in rows
+    ]  # fmt: skip
+
+
+def _taken(connection: sqlite3.Connection) -> dict[str, int]:
+    rows = connection.execute(
+        "SELECT therapist_id, COUNT(*) FROM (SELECT therapist_id FROM assignments "
+        "WHERE released_at IS NULL UNION ALL SELECT therapist_id FROM offers "
+        "WHERE status = 'open') GROUP BY therapist_id"
+    ).fetchall()
+    return {str(t): int(n) for t, n in rows}
+
+
+def _reviewed(connection: sqlite3.Connection) -> dict[str, date]:
+    rows = connection.execute(
+        "SELECT referral_id, reviewed_at FROM referrals WHERE reviewed_at IS NOT NULL"
+    ).fetchall()
+    return {str(r): date.fromisoformat(at[:10]) for r, at in rows}
+
+
+def _offers(connection: sqlite3.Connection) -> list[Offer]:
+    rows = connection.execute(
+        "SELECT id, referral_id, therapist_id, offered_at, expires_on, status "
+        "FROM offers ORDER BY id"
+    ).fetchall()
+    return [
+        Offer(int(i), str(r), str(t), datetime.fromisoformat(at), date.fromisoformat(exp),
+              str(status))
+        for i, r, t, at, exp, status in rows
+    ]  # fmt: skip
+
+
+def _active_checkins(connection: sqlite3.Connection) -> dict[str, list[CheckIn]]:
+    rows = connection.execute(
+        f"SELECT a.referral_id, c.therapist_id, c.session, c.day, c.comment, "
+        f"{', '.join('c.' + item for item in ITEMS)} FROM checkins c "
+        "JOIN assignments a ON a.checkin_code = c.checkin_code "
+        "WHERE a.released_at IS NULL ORDER BY a.referral_id, c.session"
+    ).fetchall()
+    found: dict[str, list[CheckIn]] = {}
+    for row in rows:
+        found.setdefault(str(row[0]), []).append(_checkin(row[1:]))
+    return found
 
 
 def _checkin(row: Sequence[object]) -> CheckIn:
