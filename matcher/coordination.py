@@ -1,9 +1,9 @@
 """The coordinator's queue as a value, and the operations on it (no Streamlit).
 
-:class:`QueueState` is read from the store once per page, in one read transaction: the referrals in queue order, who
-is assigned to whom with which check-in code, open offers, each therapist's slots left, the
-ruptures in each relationship's check-ins, and the waiting clocks, from which every referral's
-:class:`Status` and flags follow. The operations (propose, accept, accept all, override,
+:class:`QueueState` is read from the store once per page, in one read transaction: the
+referrals in queue order, who is assigned to whom with which check-in code, open offers, each
+therapist's slots left, the ruptures in each relationship's check-ins, and the waiting clocks,
+from which every referral's :class:`Status` and flags follow. The operations (propose, accept, accept all, override,
 release, rematch, reply to a request, record the client's answer, risk review) each call one
 store transaction; the queue page only draws a state and calls one operation per button.
 
