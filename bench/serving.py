@@ -92,7 +92,7 @@ class Server:
 def running(layout: str, folder: Path) -> Iterator[Server]:
     """``direct``: streamlit run app.py; a number N: python -m matcher.serve --processes N."""
     port = _port()
-    env = {**os.environ, "MATCHER_DB": str(folder / "serving.db")}
+    env = {**os.environ, "MATCHER_DB": str(folder / f"serving-{layout}.db")}
     status: Path | None = None
     if layout == "direct":
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -370,27 +370,41 @@ def _descendants_cpu(exclude: set[int]) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def measure(layout: str, clients: int, repeats: int, client: str) -> dict[str, Any]:
+def measure(
+    layouts: list[str], counts: list[int], repeats: int, client: str
+) -> Iterator[dict[str, Any]]:
+    """Every layout's server runs for the whole measurement, and the layouts take turns round by
+    round (the first goes last in the next round), so a burst of load from the machine's other
+    users falls on all of them alike. Yields one result per layout and number of clients."""
     folder = Path(tempfile.mkdtemp(prefix="serving-"))
-    with running(layout, folder) as server, contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
+        servers = {layout: stack.enter_context(running(layout, folder)) for layout in layouts}
         if client == "browser":
             browser = stack.enter_context(_chromium())
 
-            def one() -> dict[str, Any]:
+            def one(server: Server, clients: int) -> dict[str, Any]:
                 return browser_round(server, clients, browser)
         else:
-            search = record(server.url)
+            search = record(servers[layouts[0]].url)
 
-            def one() -> dict[str, Any]:
+            def one(server: Server, clients: int) -> dict[str, Any]:
                 return protocol_round(server, clients, search)
 
-        one()  # every process loads the demo directory once, as after its first visitor
-        rounds = []
-        for _ in range(repeats):
-            time.sleep(1.0)
-            rounds.append(one())
-        return {"layout": layout, "clients": clients, "client": client, "rounds": rounds,
-                "sessions_per_process": server.sessions_per_process()}  # fmt: skip
+        for server in servers.values():  # every process loads the demo directory once, as
+            one(server, max(4, counts[0]))  # it has after its first visitors
+        for clients in counts:
+            rounds: dict[str, list[dict[str, Any]]] = {layout: [] for layout in layouts}
+            for repeat in range(repeats):
+                turn = repeat % len(layouts)
+                for layout in layouts[turn:] + layouts[:turn]:
+                    time.sleep(1.0)
+                    rounds[layout].append(one(servers[layout], clients))
+            for layout in layouts:
+                result = {"layout": layout, "clients": clients, "client": client,
+                          "rounds": rounds[layout],
+                          "sessions_per_process": servers[layout].sessions_per_process()}  # fmt: skip
+                result["summary"] = summary(result)
+                yield result
 
 
 @contextlib.contextmanager
@@ -437,13 +451,12 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write every round's figures here")
     args = parser.parse_args()
     print(f"load average at the start: {os.getloadavg()}; {os.cpu_count()} cores")
+    layouts = [layout.strip() for layout in args.servers.split(",")]
+    counts = [int(c) for c in args.clients.split(",")]
     results = []
-    for layout in args.servers.split(","):
-        for clients in (int(c) for c in args.clients.split(",")):
-            result = measure(layout.strip(), clients, args.repeats, args.client)
-            result["summary"] = summary(result)
-            results.append(result)
-            _print(result)
+    for result in measure(layouts, counts, args.repeats, args.client):
+        results.append(result)
+        _print(result)
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1))
     print(f"load average at the end: {os.getloadavg()}")
@@ -469,7 +482,7 @@ def _print(result: dict[str, Any]) -> None:
               f"{ms(s['wall_s_p95'])}, max {ms(s['wall_s_max'])}")  # fmt: skip
     print(f"    server CPU per submit {ms(s['server_cpu_per_submit_s'])}; client CPU for the submits "
           f"{ms(s['client_cpu_s'])}; load average {s['load_before']:.1f} → {s['load_after']:.1f}; "
-          f"sessions per process {result['sessions_per_process']}; "
+          f"sessions per process so far {result['sessions_per_process']}; "
           f"{len(result['rounds'])} repeats (medians)")  # fmt: skip
 
 

@@ -83,7 +83,8 @@ class Child:
     connections_open: int = 0
     sessions_total: int = 0
     sessions_open: int = 0
-    deaths: list[float] = field(default_factory=list)  # monotonic times, for the crash guard
+    restarts: int = 0
+    deaths: list[float] = field(default_factory=list)  # recent exits (monotonic), for the guard
     chosen_at: int = 0  # the proxy's turn when this child was last chosen
 
     def counts(self) -> dict[str, Any]:
@@ -96,7 +97,7 @@ class Child:
             "connections_open": self.connections_open,
             "sessions_total": self.sessions_total,
             "sessions_open": self.sessions_open,
-            "restarts": len(self.deaths),
+            "restarts": self.restarts,
         }
 
 
@@ -388,6 +389,7 @@ async def _watch(children: Sequence[Child], stopping: asyncio.Event) -> None:
             print(f"matcher.serve: server process {child.index} (pid {process.pid}) exited "
                   f"with code {process.returncode}; restarting it", file=sys.stderr)  # fmt: skip
             start(child)
+            child.restarts += 1
             await wait_healthy(child, stopping)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), 0.5)
