@@ -1,7 +1,8 @@
 """App benchmark: intake submitted -> results page rendered, on the bundled demo directory.
 
 Measured with streamlit.testing.v1.AppTest, which runs the same page scripts a browser session
-runs (server side: ranking, explanations, cards, charts' data), without network or drawing.
+runs (server side: ranking, explanations, cards; a card's chart only once opened), without
+network or drawing.
 """
 
 from __future__ import annotations
