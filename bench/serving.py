@@ -82,6 +82,16 @@ class Server:
                 total += _cpu_seconds(pid)
         return total
 
+    def resident_mb(self) -> list[float]:
+        """Each server process's resident memory (the proxy's last, if any), in MB."""
+        sizes = []
+        for pid in [*self.pids()[1:], *self.pids()[:1]]:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        sizes.append(int(line.split()[1]) / 1024)
+        return sizes
+
     def sessions_per_process(self) -> list[int]:
         if self.status is None:
             return []
@@ -402,7 +412,8 @@ def measure(
             for layout in layouts:
                 result = {"layout": layout, "clients": clients, "client": client,
                           "rounds": rounds[layout],
-                          "sessions_per_process": servers[layout].sessions_per_process()}  # fmt: skip
+                          "sessions_per_process": servers[layout].sessions_per_process(),
+                          "resident_mb": servers[layout].resident_mb()}  # fmt: skip
                 result["summary"] = summary(result)
                 yield result
 
@@ -482,7 +493,8 @@ def _print(result: dict[str, Any]) -> None:
               f"{ms(s['wall_s_p95'])}, max {ms(s['wall_s_max'])}")  # fmt: skip
     print(f"    server CPU per submit {ms(s['server_cpu_per_submit_s'])}; client CPU for the submits "
           f"{ms(s['client_cpu_s'])}; load average {s['load_before']:.1f} → {s['load_after']:.1f}; "
-          f"sessions per process so far {result['sessions_per_process']}; "
+          f"sessions per process so far {result['sessions_per_process']}; resident MB "
+          f"{[round(mb) for mb in result['resident_mb']]}; "
           f"{len(result['rounds'])} repeats (medians)")  # fmt: skip
 
 
