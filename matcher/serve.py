@@ -85,7 +85,7 @@ class Child:
     sessions_open: int = 0
     restarts: int = 0
     deaths: list[float] = field(default_factory=list)  # recent exits (monotonic), for the guard
-    chosen_at: int = 0  # the proxy's turn when this child was last chosen
+    chosen_at: int = 0  # the proxy's turn when this child was last given a new browser
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -265,7 +265,7 @@ class Proxy:
         self.refused = 0  # connections closed without reaching a child (bad head, none up)
         self.turn = 0
 
-    def choose(self, key: bytes | None) -> Child | None:
+    def choose(self, key: bytes | None, session: bool = False) -> Child | None:
         live = [child for child in self.children if child.up]
         if not live:
             return None
@@ -274,8 +274,12 @@ class Proxy:
             if remembered.up:
                 self.sticky.move_to_end(key)
                 return remembered
-        # Fewest open sessions, then the one chosen longest ago (so visits one after another
-        # take turns, and browsers that arrive together spread).
+        if key is None and not session:
+            # A stateless request before the cookie (the page, its scripts, the health check):
+            # the least busy child, without taking a turn from the browsers.
+            return min(live, key=lambda c: (c.connections_open, c.index))
+        # A new browser: fewest open sessions, then the one chosen longest ago (so visits one
+        # after another take turns, and browsers that arrive together spread).
         chosen = min(live, key=lambda c: (c.sessions_open, c.chosen_at))
         self.turn += 1
         chosen.chosen_at = self.turn
@@ -299,7 +303,7 @@ class Proxy:
         session = head.websocket and head.path.endswith(STREAM_PATH)
         # Try the chosen child, then any other that is up (one may be restarting).
         for _ in range(len(self.children)):
-            child = self.choose(key)
+            child = self.choose(key, session)
             if child is None:
                 break
             # Counted before connecting, so sessions that arrive together see each other.

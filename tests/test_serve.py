@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from matcher.serve import browser_key, closing, parse_head
+from matcher.serve import Child, Proxy, browser_key, closing, parse_head
 from matcher.store import Store
 from tests.conftest import ROOT
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, _choose, _free_port, _settled
@@ -132,6 +132,24 @@ def test_routing_key_is_the_browsers_token_not_the_cookies_text() -> None:
     assert browser_key(parse_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")) is None
     again = closing(parse_head(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"))
     assert again == b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+
+def test_new_browsers_take_turns_and_each_stays_where_it_began() -> None:
+    proxy = Proxy([Child(0, 1, up=True), Child(1, 2, up=True)])
+    first = []
+    for i in range(4):  # one visit after another: the page (no cookie yet), then the session
+        assert proxy.choose(None) is not None  # stateless, takes no turn
+        chosen = proxy.choose(bytes([i]), session=True)
+        assert chosen is not None
+        first.append(chosen.index)
+    assert first == [0, 1, 0, 1]
+    for i in range(4):  # a browser's later requests and reconnects: where it began
+        again = proxy.choose(bytes([i]))
+        assert again is not None and again.index == first[i]
+    proxy.children[1].up = False  # a child restarting: its browsers start again elsewhere
+    moved = proxy.choose(bytes([1]), session=True)
+    assert moved is not None and moved.index == 0
+    assert proxy.choose(bytes([1])) is proxy.children[0]
 
 
 def test_both_children_serve(launcher: Launcher) -> None:
