@@ -161,7 +161,7 @@ def test_both_children_serve(launcher: Launcher) -> None:
 
 
 def _open_intake(browser: Any, url: str) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(45_000)
     page.goto(url)
@@ -196,6 +196,11 @@ def test_two_browsers_land_on_different_processes_and_both_get_matches_and_send_
             page.locator('[data-testid="stMetric"]').first.wait_for()
             page.get_by_role("heading", name="Your shortlist").wait_for()
             _settled(page)
+        for page in pages:  # a download is held by the session's own process: sticky
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Download shortlist (CSV)").click()
+            rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+            assert len(rows) == 6 and rows[0].startswith("rank")
 
         # Both write to the one store at the same moment, each from its own process.
         for i, page in enumerate(pages):
