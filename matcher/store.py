@@ -925,12 +925,12 @@ class Store:
             (str(row[0]), tuple(None if v is None else int(v) for v in row[1:])) for row in rows
         ]
 
-    def checkins_version(self) -> int:
-        """Changes whenever a check-in is added (the newest row id; 0 with none)."""
+    def version(self) -> int:
+        """Changes whenever anything is recorded (every write is audited: the newest audit
+        entry's id; 0 in a new database), so evidence built from the store can be kept until
+        then."""
         with self._connect() as connection:
-            return int(
-                connection.execute("SELECT COALESCE(MAX(id), 0) FROM checkins").fetchone()[0]
-            )
+            return int(connection.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0])
 
     def checkins_for(self, code: str) -> list[CheckIn]:
         """One client's check-ins about one therapist (by code), in session order."""

@@ -62,7 +62,8 @@ def demo_directory() -> Directory:
 
 def current_directory() -> tuple[Directory, str]:
     """The directory this session uses (uploaded, or the demo) with every check-in recorded
-    since added to its measured rapport, so a new check-in counts in the very next ranking."""
+    since added to its measured rapport, and the store's offers and first sessions as its
+    reachability, so new evidence counts in the very next ranking."""
     uploaded = st.session_state.get("directory")
     if isinstance(uploaded, Directory):
         base, name = uploaded, str(st.session_state.get("directory_name", uploaded.source))
@@ -70,10 +71,11 @@ def current_directory() -> tuple[Directory, str]:
         base, name = demo_directory(), "the demo directory"
     try:
         db = store()
-        key = (id(base), len(base), db.checkins_version())
+        key = (id(base), len(base), db.version())
         cached = st.session_state.get("rated_directory")
-        if cached is None or cached[0] != key:  # rebuild only when a check-in has arrived
+        if cached is None or cached[0] != key:  # rebuild only when something was recorded
             rated = with_checkins(base, db.checkin_ratings()) if key[2] else base
+            rated = rated.with_reachability(db.contacts()) if key[2] else rated
             cached = st.session_state["rated_directory"] = (key, rated)
     except STORE_FAILURES:  # browsing never depends on the coordinator database
         st.caption(CHECKINS_UNAVAILABLE)
