@@ -193,3 +193,25 @@ def test_wrong_codes_slow_only_the_session_that_typed_them(
     assert waits == [1.0, 2.0]  # the 4th and 5th wrong codes of this session waited
     enter(on_page(CHECKIN), code)  # another visitor: no wait at all
     assert waits == [1.0, 2.0]
+
+
+def test_cards_show_reachability_from_the_store_or_not_measured_yet(
+    private_database: Path,
+) -> None:
+    at = on_page(INTAKE)
+    at.selectbox(key="state").set_value("NC")
+    at.button[0].click()
+    at.run()
+    facts = [m.value for m in at.markdown if "Reaching earlier clients" in m.value]
+    assert facts and all("not measured yet" in f for f in facts)  # an empty store: no history
+
+    directory = at.session_state["rated_directory"][1]
+    [top] = rank(directory, at.session_state["preferences"], top=1).matches
+    store = Store(private_database)
+    store.import_referrals([Referral("R9", TODAY - timedelta(days=4), "routine", False, False,
+                                     prefs())], "ana")  # fmt: skip
+    store.offer("R9", top.therapist_id, capacity=5, actor="ana")
+    at.switch_page(RESULTS).run()
+    assert not at.exception
+    facts = [m.value for m in at.markdown if "Reaching earlier clients" in m.value]
+    assert any("a median of" in f and "1 client" in f for f in facts)
