@@ -116,7 +116,8 @@ def child_command(port: int) -> list[str]:
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     # Linux: a child gets SIGTERM if the launcher itself is killed (SIGKILL gives it no chance
-    # to stop its children), so no orphaned server keeps the store open.
+    # to stop its children), so no orphaned server keeps the store open. The signal follows the
+    # thread that started the child, so children are started from the main thread only.
     _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
@@ -394,7 +395,15 @@ async def _watch(children: Sequence[Child], stopping: asyncio.Event) -> None:
                   f"with code {process.returncode}; restarting it", file=sys.stderr)  # fmt: skip
             start(child)
             child.restarts += 1
-            await wait_healthy(child, stopping)
+            try:
+                await wait_healthy(child, stopping)
+            except ServeError as failed:
+                # Counted as one more exit on the next pass (the guard decides what follows).
+                print(f"matcher.serve: {failed}", file=sys.stderr)
+                assert child.process is not None
+                with contextlib.suppress(ProcessLookupError):
+                    child.process.kill()  # a child that never answered
+                child.process.wait()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), 0.5)
 
@@ -418,14 +427,19 @@ async def serve(processes: int, host: str, port: int, status: Path | None = None
         loop.add_signal_handler(signum, stopping.set)
     proxy = Proxy(children)
     tasks: list[asyncio.Future[None]] = []
+    server: asyncio.Server | None = None
     try:
+        # Listen first, so a port already in use fails at once; until a child is up, the
+        # proxy answers 503.
+        try:
+            server = await asyncio.start_server(proxy.handle, host, port, limit=MAX_HEAD_BYTES)
+        except OSError as error:
+            message = f"cannot listen on {host}:{port} ({error.strerror})"
+            raise ServeError(message) from error
         for child in children:
             start(child)
         for child in children:  # they start side by side; wait for each
             await wait_healthy(child, stopping)
-        if stopping.is_set():
-            return 0
-        server = await asyncio.start_server(proxy.handle, host, port, limit=MAX_HEAD_BYTES)
         pids = ", ".join(str(c.process.pid) for c in children if c.process is not None)
         print(f"matcher.serve: {processes} server process(es) (pids {pids}) behind "
               f"http://{host}:{port}", file=sys.stderr, flush=True)  # fmt: skip
@@ -433,22 +447,20 @@ async def serve(processes: int, host: str, port: int, status: Path | None = None
         tasks.append(watcher)
         if status is not None:
             tasks.append(asyncio.ensure_future(_write_status(proxy, status, stopping)))
-        try:
-            stopped = asyncio.ensure_future(stopping.wait())
-            await asyncio.wait({stopped, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.set()
-            if watcher.done() and (error := watcher.exception()) is not None:
-                raise error
-        finally:
-            # Not `async with server`: from Python 3.12 that waits for every open connection,
-            # and a browser's websocket stays open until its child stops.
-            server.close()
+        stopped = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({stopped, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if watcher.done() and (crashed := watcher.exception()) is not None:
+            raise crashed
         return 0
     except ServeError as error:
         print(f"matcher.serve: {error}", file=sys.stderr)
         return 1
     finally:
         stopping.set()
+        if server is not None:
+            # Not `async with server`: from Python 3.12 that waits for every open connection,
+            # and a browser's websocket stays open until its child stops.
+            server.close()
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task

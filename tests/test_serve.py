@@ -10,6 +10,7 @@ one stops it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -26,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from matcher.serve import Child, Proxy, browser_key, closing, parse_head
+from matcher import serve
+from matcher.serve import Child, Proxy, ServeError, browser_key, closing, parse_head
 from matcher.store import Store
 from tests.conftest import ROOT
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, _choose, _free_port, _settled
@@ -150,6 +152,25 @@ def test_new_browsers_take_turns_and_each_stays_where_it_began() -> None:
     moved = proxy.choose(bytes([1]), session=True)
     assert moved is not None and moved.index == 0
     assert proxy.choose(bytes([1])) is proxy.children[0]
+
+
+def test_a_child_that_keeps_dying_stops_the_launcher_with_a_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def start(child: Child) -> None:  # a server that exits at once, every time
+        child.process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+
+    monkeypatch.setattr(serve, "start", start)
+    child = Child(0, _free_port(), up=True)
+    start(child)
+
+    async def watch() -> None:
+        await serve._watch([child], asyncio.Event())
+
+    with pytest.raises(ServeError, match=r"server process 0 exited 4 times within 60 s \(last "
+                       r"exit code 3\); stopping"):  # fmt: skip
+        asyncio.run(asyncio.wait_for(watch(), 30))
+    assert child.restarts == serve.MAX_RESTARTS and not child.up
 
 
 def test_both_children_serve(launcher: Launcher) -> None:
