@@ -20,8 +20,8 @@ installed). The algorithm is ``matcher.triage``'s; this module only says where i
   component is solved as one exact min-cost matching, components in order of their first
   referral in queue order. The assignment is solved in the calling process: it is small
   (edges are shortlist x slots) and, with 30 % of the synthetic national directory licensed
-  in a second state, the blocks join into one component anyway; shipping it to a worker
-  would cost more than it saves. Because each component's input (its referrals in queue
+  in a second state, the blocks join into one large component per tier anyway; shipping it
+  to a worker would cost more than it saves. Because each component's input (its referrals in queue
   order, their shortlists, the remaining slots) does not depend on where or in which order
   the shortlists were computed, the result is the local engine's, and the output file is the
   same byte for byte (``tests/test_distributed.py``).
