@@ -4,9 +4,11 @@
 Starts the real app (`streamlit run app.py`) on a free local port and drives it with Playwright
 in Debian's Chromium (never a downloaded browser), as a client would:
 
-- cold start: from launching the server to the intake drawn in a new browser page (its heading
-  and its last control, "Show my matches"), median over ``--cold`` fresh servers; the time to
-  the server's health answer and to Chromium's launch are printed beside it;
+- cold start: from launching the server to the intake drawn in a new browser page (its heading,
+  its first question, its last question and "Show my matches": Streamlit draws a page's widgets
+  in bursts, and inside a form the submit button came before the questions), median over
+  ``--cold`` fresh servers; the time to the server's health answer and to Chromium's launch are
+  printed beside it;
 - submit → first card: from clicking "Show my matches" to the first match's score drawn, in a
   fresh browser context each run (state NC), median and 95th percentile.
 
@@ -88,8 +90,13 @@ def _server(root: Path, directory: Path | None) -> Iterator[tuple[subprocess.Pop
         server.wait(timeout=30)
 
 
+SAFETY = "Are you having thoughts of ending your life, or of harming someone else?"
+
+
 def _intake_drawn(page: Any) -> None:
     page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
+    page.get_by_label(STATE).wait_for()
+    page.get_by_text(SAFETY).wait_for()
     page.get_by_role("button", name="Show my matches").wait_for()
 
 
