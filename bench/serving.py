@@ -1,31 +1,34 @@
 """Serving many users: ``python -m bench.serving [--clients 10] [--servers direct,2] [--repeats 5]``.
 
-Starts the real app on a free loopback port, either as ``streamlit run app.py`` (``direct``: one
-process, as ``make run``) or as ``python -m matcher.serve --processes N`` (``N``: N processes
-behind the front proxy), and drives N concurrent client sessions through intake → submit →
-first result card: every session opens and draws the intake at the same time, then all submit
-at the same moment (state NC, concern anxiety), the worst case of issue 12's "ten clients
-submitting at once". Each layout first runs one untimed round, so every process has loaded the
-demo directory as it would have after its first visitor.
+Starts the real app on free loopback ports, as ``streamlit run app.py`` (``direct``: one
+process, as ``make run``) and as ``python -m matcher.serve --processes N`` (``N``: N processes
+behind the front proxy), all side by side, and drives N concurrent client sessions through
+intake → submit → first result card: every session opens and fills in the intake at the same
+time, then all submit at the same moment (state NC, concern anxiety), the worst case of issue
+12's "ten clients submitting at once". Each server first serves one untimed round, so every
+process has loaded the demo directory as after its first visitors; then the layouts take turns
+round by round, so a burst of load from the shared machine's other users falls on all alike.
 
 Two kinds of client (``--client``):
 
-- ``protocol`` (the default; the figures in docs/serving.md): a light client that speaks
-  Streamlit's own websocket protocol (the protobuf messages the browser exchanges), so what is
-  timed is the server: from the submit message sent to the first result card's message
-  received (**server time**), and to the results page's last message (**page sent**), per
-  client. Ten of them cost the bench a few hundred milliseconds of CPU in all, so the two cores
-  stay the server's.
+- ``protocol`` (the default; the figures in docs/serving.md): light clients that speak
+  Streamlit's own websocket protocol. One real Chromium session is driven through the search
+  first, and the rerun requests it sends are recorded; each light client replays them, so it
+  sends exactly what the browser sends. What is timed is the server, per client: from the
+  submit request sent to the first result card's message received (**server time**), and to
+  the results page's last message (**page sent**). Ten of them cost the bench about 25 ms of CPU
+  for their ten submits, so the two cores stay the server's.
 - ``browser``: N pages (one Chromium, one context each) driven with Playwright, the way
   ``bench.browser`` and the e2e test do, timing **wall** from the click to the first card drawn
   (taken inside each page, so the order the bench polls the pages in does not matter). On two
-  cores ten Chromium renderers drawing five charts each compete with the server for the same
-  CPU; the CPU time they use is reported beside the wall time (``client CPU``), which is why
-  these are not the figures for the target.
+  cores ten Chromium renderers drawing the results compete with the server for the same CPU;
+  the CPU time they use is reported beside the wall time (``client CPU``), which is why these
+  are not the figures for the target.
 
-Printed per layout: per-client p50, p95 and max (the median of each over the repeats), the
-server processes' CPU time per submit (children and proxy, from /proc), the bench's own CPU
-time, and the machine's load average before and after, because the machine is shared.
+Printed per layout and number of clients: p50, p95 and max over the clients (the median of each
+over the repeats), the server processes' CPU time per submit (children and proxy, from /proc),
+the client's CPU time, the machine's load average, the sessions each process has served and
+each process's resident memory.
 """
 
 from __future__ import annotations

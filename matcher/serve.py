@@ -16,8 +16,8 @@ Which child serves a connection (the proxy reads only the request's first line a
   cookie (``_streamlit_xsrf``, set by ``/_stcore/health`` before the websocket opens, the same
   token for every request of that browser; hashed here, never stored or logged). The first time a
   key is seen it goes to the child with the fewest open sessions, and stays there.
-- A request without the cookie (a browser's very first page load) goes to the child with the
-  fewest open sessions, with ``Connection: close`` added, so that connection is never reused for a
+- A request without the cookie (a browser's very first page load and its scripts) goes to the
+  least busy child, with ``Connection: close`` added, so that connection is never reused for a
   later, session-bound request that should have been sticky.
 
 Limitations, chosen: stickiness is per browser, not per tab (two tabs of one browser share a
