@@ -187,13 +187,15 @@ def _walk_through(page: Any, server: str) -> None:
     assert rows[0]["rank"] == "1" and rows[0]["reasons"]
 
 
-def test_coordinator_signs_in_imports_assigns_accepts_and_exports(
-    server: str, browser: Any
-) -> None:
+def test_a_coordinators_day_from_import_to_a_worrying_checkin(server: str, browser: Any) -> None:
+    """Import -> propose -> accept all -> undo -> accept one -> the client's check-in with a
+    worrying comment -> that referral at the top of the coordinator's page."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(60_000)
+    client = context.new_page()  # another tab: its own session, no sign-in
+    client.set_default_timeout(60_000)
     try:
         page.goto(f"{server}/queue")
         page.get_by_label("Username").fill("e2e")
@@ -214,34 +216,65 @@ def test_coordinator_signs_in_imports_assigns_accepts_and_exports(
         accept_all.click()
         page.get_by_text(re.compile(r"^Accepted \d+ assignment")).wait_for()
         page.screenshot(path=str(ARTIFACTS / "queue.png"))
+        _settled(page)
+
+        page.get_by_role("button", name=re.compile(r"^Undo the last 'accept all'")).click()
+        page.get_by_text(re.compile(r"^Undone: \d+ assignment")).wait_for()
+        _settled(page)
+        _choose(page, "Referral", "R00031")  # the first proposal of the demo queue
+        _settled(page)
+        page.get_by_role("button", name="Accept", exact=True).click()
+        page.get_by_text(re.compile(r" assigned to ")).first.wait_for()
+        _settled(page)
 
         with page.expect_download() as download:
             page.get_by_role("button", name="Download today's assignments (CSV)").click()
         saved = ARTIFACTS / "assignments.csv"
         download.value.save_as(saved)
         rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
-        assert len(rows) > 50
-        assert all(row["kind"] == "accepted" and row["decided_by"] == "e2e" for row in rows)
+        assert len(rows) == 1, rows  # the undone batch left nothing behind
+        [row] = rows
+        assert row["kind"] == "accepted" and row["decided_by"] == "e2e"
         # 16 symbols in groups of four (matcher.codes); what separates the groups may vary
-        assert all(len(re.sub(r"[^0-9A-Z]", "", row["checkin_code"])) == 16 for row in rows)
+        assert len(re.sub(r"[^0-9A-Z]", "", row["checkin_code"])) == 16
 
-        # the client's side of the loop: a check-in with the code from the export
-        page.goto(f"{server}/checkin")
-        page.get_by_role("textbox", name="Your check-in code (from your clinic)").fill(
-            rows[0]["checkin_code"]
+        # the client's side of the loop: a check-in with the code, and a worrying comment
+        client.goto(f"{server}/checkin")
+        client.get_by_role("textbox", name="Your check-in code (from your clinic)").fill(
+            row["checkin_code"].lower()  # any case will do
         )
-        page.get_by_role("button", name="Continue").click()
-        page.get_by_text("You are checking in about your sessions with").wait_for()
-        page.get_by_text("Who sees your answers").wait_for()
-        answers = page.get_by_text("4 · mostly", exact=True)  # nothing is chosen in advance
+        client.get_by_role("button", name="Continue").click()
+        client.get_by_text("You are checking in about your sessions with").wait_for()
+        client.get_by_text("Who sees your answers").wait_for()
+        answers = client.get_by_text("4 · mostly", exact=True)  # nothing is chosen in advance
         answers.nth(8).wait_for()  # all nine statements drawn
         for i in range(9):
             answers.nth(i).click()
-        page.get_by_role("button", name="Send my check-in").click()
-        page.get_by_text("Your check-in was received").wait_for()
-        page.get_by_text("If some answers are no").wait_for()
+        client.get_by_label("Anything you would like to add? (optional)").fill(
+            "I don't feel safe going back there"
+        )
+        client.get_by_role("button", name="Send my check-in").click()
+        client.get_by_text("Your check-in was received").wait_for()
+        client.get_by_text("988").first.wait_for()  # the crisis box: the comment called for it
+
+        # back to the coordinator: the referral is now first on the page, with the crisis steps
+        page.bring_to_front()
+        target = page.get_by_label("Routine", exact=True)
+        if not target.is_visible():
+            page.get_by_text("Wait targets").click()
+        target.fill("15")
+        target.press("Enter")  # any change reruns the page
+        alarm = page.get_by_text("sent a check-in that calls for a person now")
+        alarm.wait_for()
+        page.get_by_text("Session 1: I don't feel safe going back there").first.wait_for()
+        held = page.get_by_text("held for the crisis protocol")
+        alarm_box, held_box = alarm.bounding_box(), held.bounding_box()
+        assert alarm_box is not None and held_box is not None
+        assert alarm_box["y"] < held_box["y"]  # above even the crisis hold
+        page.screenshot(path=str(ARTIFACTS / "queue-alarm.png"))
     except BaseException:
         page.screenshot(path=str(ARTIFACTS / "failure-coordinator.png"))
+        client.screenshot(path=str(ARTIFACTS / "failure-client.png"))
         raise
     finally:
         context.close()

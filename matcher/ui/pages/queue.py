@@ -129,19 +129,12 @@ if not stored:
     st.info("The queue is empty. Import a referral file to begin.")
     st.stop()
 
-with st.expander("Wait targets"):
-    st.caption("Days a referral of each urgency may wait for a therapist before it is flagged.")
-    defaults = WaitTargets()
-    columns = st.columns(3)
-    targets = WaitTargets(
-        **{
-            urgency: int(column.number_input(urgency.capitalize(), min_value=1, max_value=365,
-                                             value=getattr(defaults, urgency),
-                                             key=f"target_{urgency}"))
-            for urgency, column in zip(("urgent", "soon", "routine"), columns, strict=True)
-        }
-    )  # fmt: skip
-
+# The wait targets' inputs are drawn with the queue table; their values are read here first.
+defaults = WaitTargets()
+URGENCY_LEVELS = ("urgent", "soon", "routine")
+targets = WaitTargets(
+    **{u: int(st.session_state.get(f"target_{u}", getattr(defaults, u))) for u in URGENCY_LEVELS}
+)
 state = QueueState.from_store(db, directory, today, targets)
 assigned_to, codes = state.assigned_to, state.codes
 
@@ -302,6 +295,11 @@ if requests:
 
 
 st.header("Queue")
+with st.expander("Wait targets"):
+    st.caption("Days a referral of each urgency may wait for a therapist before it is flagged.")
+    for urgency, column in zip(URGENCY_LEVELS, st.columns(3), strict=True):
+        column.number_input(urgency.capitalize(), min_value=1, max_value=365,
+                            value=getattr(defaults, urgency), key=f"target_{urgency}")  # fmt: skip
 left, middle, right, far = st.columns(4)
 every_status = [str(status) for status in Status]
 statuses = left.multiselect("Status", every_status, default=every_status, key="f_status")  # fmt: skip
@@ -411,8 +409,10 @@ if proposal:
         st.rerun()
 
     st.subheader("Review one referral")
+    first_proposed = next((i for i, o in enumerate(proposal) if o.match is not None), 0)
     pick = st.selectbox("Referral", [o.referral.referral_id for o in proposal],
-                        format_func=lambda rid: client_label(by_id[rid]), key="review")  # fmt: skip
+                        index=first_proposed, format_func=lambda rid: client_label(by_id[rid]),
+                        key="review")  # fmt: skip
     outcome = next(o for o in proposal if o.referral.referral_id == pick)
     who = client_label(outcome.referral)
     if outcome.match is not None:
@@ -468,7 +468,7 @@ if last is not None and last.booked and st.button(undo, key="undo_all"):
 
 with st.expander("Release an assignment (gives the slot back)"):
     if assigned_to:
-        release = st.selectbox("Referral", sorted(assigned_to), key="release_pick")
+        release = st.selectbox("Referral to release", sorted(assigned_to), key="release_pick")
         why = st.text_input("Reason", key="release_reason")
         if st.button("Release", key="release"):
             decide(lambda: db.release(release, actor, why), f"Released {release}.")
