@@ -33,8 +33,6 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 from matcher import constraints as C
 from matcher import vocabulary as V
@@ -400,6 +398,9 @@ def assign_blocks(
             edges_t.append(t)
             states_of_therapist.setdefault(t, set()).add(state_of[referral.referral_id])
             demand[t] += 1
+    from scipy.sparse import coo_array  # here, not at import: the app's pages never need scipy
+    from scipy.sparse.csgraph import connected_components
+
     n_r, n_t = len(tier), len(therapist_index)
     graph = coo_array(
         (
@@ -463,6 +464,9 @@ def assign_tier(
         rows.append(i)
         cols.append(n_slots + i)
         costs.append(1.0 + 2 * _EPSILON)
+    from scipy.sparse import coo_array  # here, not at import: the app's pages never need scipy
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
     graph = coo_array(
         (np.array(costs), (np.array(rows), np.array(cols))),
         shape=(len(tier), n_slots + len(tier)),
