@@ -189,7 +189,7 @@ def triage(
     chosen: dict[str, Candidate] = {}
     for urgency in V.URGENCIES:
         tier = [r for r in ordered if not r.crisis and r.urgency == urgency]
-        placed = assign_blocks(urgency, tier, shortlists, remaining, directory, state_of)
+        placed = assign_blocks(urgency, tier, shortlists, remaining, state_of)
         if reconciled is not None:
             reconciled(placed.reconciliation)
         for candidate in placed.chosen.values():
@@ -372,7 +372,6 @@ def assign_blocks(
     tier: Sequence[Referral],
     shortlists: Mapping[str, Shortlist],
     remaining: Mapping[str, int],
-    directory: Directory,
     state_of: Mapping[str, str],
 ) -> Placed:
     """The maximum-total-score assignment of one tier, solved component by component.
