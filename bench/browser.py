@@ -73,7 +73,7 @@ def _server(root: Path, directory: Path | None) -> Iterator[tuple[subprocess.Pop
         env["MATCHER_DEMO_DIRECTORY"] = str(directory)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true"],
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
