@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,12 @@ def backdate_assignments(path: Path, days: int = 60) -> None:
     when = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE assignments SET decided_at = ?", (when,))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one per test module (see tests/browsing.py)."""
+    from tests.browsing import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -30,8 +30,8 @@ import pytest
 from matcher import serve
 from matcher.serve import Child, Proxy, ServeError, browser_key, closing, parse_head
 from matcher.store import Store
+from tests.browsing import choose, free_port, settled
 from tests.conftest import ROOT
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, _choose, _free_port, _settled
 
 
 @dataclass
@@ -76,7 +76,7 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
     folder = tmp_path_factory.mktemp("serve")
     database, status, log = folder / "shared.db", folder / "status.json", folder / "launcher.log"
     Store(database)  # created (and migrated) once, before two processes open it
-    port = _free_port()
+    port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "matcher.serve", "--processes", "2", "--port", str(port),
@@ -99,21 +99,6 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if CHROMIUM is None:
-        message = "Chromium is missing: install Debian's package with `apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (.ci/run should have installed it)")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 def test_routing_key_is_the_browsers_token_not_the_cookies_text() -> None:
@@ -161,7 +146,7 @@ def test_a_child_that_keeps_dying_stops_the_launcher_with_a_message(
         child.process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
 
     monkeypatch.setattr(serve, "start", start)
-    child = Child(0, _free_port(), up=True)
+    child = Child(0, free_port(), up=True)
     start(child)
 
     async def watch() -> None:
@@ -187,7 +172,7 @@ def _open_intake(browser: Any, url: str) -> tuple[Any, Any]:
     page.set_default_timeout(45_000)
     page.goto(url)
     page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
-    _settled(page)
+    settled(page)
     return context, page
 
 
@@ -196,27 +181,27 @@ def _open_sessions(launcher: Launcher) -> list[int]:
 
 
 def test_two_browsers_land_on_different_processes_and_both_get_matches_and_send_requests(
-    launcher: Launcher, chromium: Any
+    launcher: Launcher, browser: Any
 ) -> None:
     contexts, pages = [], []
     try:
         for want in ([0, 1], [1, 1]):  # each browser's session, on a process of its own
-            context, page = _open_intake(chromium, launcher.url)
+            context, page = _open_intake(browser, launcher.url)
             contexts.append(context)
             pages.append(page)
             _eventually(lambda w=want: sorted(_open_sessions(launcher)) == w,
                         f"open sessions per process (sorted) {want}")  # fmt: skip
         for page in pages:
-            _choose(page, "Your state (therapists must be licensed where you live)",
+            choose(page, "Your state (therapists must be licensed where you live)",
                     "North Carolina (NC)")  # fmt: skip
-            _choose(page, "What would you like help with? Choose any that fit.", "anxiety")
+            choose(page, "What would you like help with? Choose any that fit.", "anxiety")
             page.keyboard.press("Escape")
         for page in pages:  # both submit at once
             page.get_by_role("button", name="Show my matches").click()
         for page in pages:
             page.locator('[data-testid="stMetric"]').first.wait_for()
             page.get_by_role("heading", name="Your shortlist").wait_for()
-            _settled(page)
+            settled(page)
         for page in pages:  # a download is held by the session's own process: sticky
             with page.expect_download() as download:
                 page.get_by_role("button", name="Download shortlist (CSV)").click()
@@ -229,7 +214,7 @@ def test_two_browsers_land_on_different_processes_and_both_get_matches_and_send_
                 "button", name="Profile, contact and consultation request"
             ).first.click()
             page.get_by_role("heading", name="How to reach them").wait_for()
-            _settled(page)
+            settled(page)
             page.get_by_label("Your first name or initials").fill(f"T{i}")
             page.get_by_label("A phone number or email to reach you").fill(f"t{i}@example.com")
             page.get_by_text("I agree that the clinic keeps these details").click()

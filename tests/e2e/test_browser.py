@@ -11,8 +11,6 @@ import csv
 import io
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,33 +21,16 @@ from typing import Any
 import pytest
 
 from matcher.store import Store
+from tests.browsing import choose, free_port, settled
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
 PASSWORD = "browser-test-password"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("streamlit")
     log = folder / "server.log"
     database = folder / "coordinator.db"
@@ -84,34 +65,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        message = "Chromium is missing: install Debian's package with `apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (.ci/run should have installed it)")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-def _settled(page: Any) -> None:
-    """Wait until Streamlit has finished rerunning the script."""
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-
-
-def _choose(page: Any, label: str, option: str) -> None:
-    """Pick an option of a Streamlit selectbox or multiselect, as a person would."""
-    field = page.get_by_label(label, exact=True)
-    field.click()
-    field.fill(option)
-    page.get_by_role("option", name=option).first.click()
-
-
 def test_intake_to_results_to_comparison_to_download(server: str, browser: Any) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
@@ -139,14 +92,14 @@ def test_intake_to_results_to_comparison_to_download(server: str, browser: Any) 
 def _walk_through(page: Any, server: str) -> None:
     page.goto(server)
     page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
-    _settled(page)
+    settled(page)
     menu = page.locator('[data-testid="stSidebarNav"]')
     assert menu.get_by_text("Find a therapist").count() == 1
     assert menu.get_by_text("Referral queue").count() == 0  # clinic pages: their own entrance
 
-    _choose(page, "Your state (therapists must be licensed where you live)",
+    choose(page, "Your state (therapists must be licensed where you live)",
             "North Carolina (NC)")  # fmt: skip
-    _choose(page, "What would you like help with? Choose any that fit.", "anxiety")
+    choose(page, "What would you like help with? Choose any that fit.", "anxiety")
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Show my matches").click()
 
@@ -154,7 +107,7 @@ def _walk_through(page: Any, server: str) -> None:
     page.get_by_text("can see you").first.wait_for()
     page.get_by_role("heading", name="Your shortlist").wait_for()  # the last part of the page
     page.locator('[data-testid="stMetric"]').nth(4).wait_for()
-    _settled(page)
+    settled(page)
     assert page.get_by_text("Why not higher").count() >= 1
     assert page.locator('[data-testid="stMetric"]').count() == 5
     page.get_by_role("heading", name="Your matches").scroll_into_view_if_needed()
@@ -168,9 +121,9 @@ def _walk_through(page: Any, server: str) -> None:
     chosen = [name for name in names if name != "Select all"][:2]
     page.keyboard.press("Escape")
     for name in chosen:  # by name, waiting for each rerun, so no click lands on a moved list
-        _choose(page, "Choose two or three therapists to compare", name)
+        choose(page, "Choose two or three therapists to compare", name)
         page.keyboard.press("Escape")
-        _settled(page)
+        settled(page)
     table = page.locator('[data-testid="stDataFrame"]').first
     table.wait_for()
     table.scroll_into_view_if_needed()
@@ -202,7 +155,7 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(server: str, brows
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("heading", name="Referral queue").wait_for()
-        _settled(page)  # signed in: the clinic pages join the menu
+        settled(page)  # signed in: the clinic pages join the menu
         assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Audit log").count() == 1
 
         page.get_by_role("button", name="Import the demo referral queue").click()
@@ -212,20 +165,20 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(server: str, brows
         page.get_by_role("button", name="Propose assignments").click()
         accept_all = page.get_by_role("button", name=re.compile(r"^Accept all \d+ proposed"))
         accept_all.wait_for()
-        _settled(page)
+        settled(page)
         accept_all.click()
         page.get_by_text(re.compile(r"^Accepted \d+ assignment")).wait_for()
         page.screenshot(path=str(ARTIFACTS / "queue.png"))
-        _settled(page)
+        settled(page)
 
         page.get_by_role("button", name=re.compile(r"^Undo the last 'accept all'")).click()
         page.get_by_text(re.compile(r"^Undone: \d+ assignment")).wait_for()
-        _settled(page)
-        _choose(page, "Referral", "R00031")  # the first proposal of the demo queue
-        _settled(page)
+        settled(page)
+        choose(page, "Referral", "R00031")  # the first proposal of the demo queue
+        settled(page)
         page.get_by_role("button", name="Accept", exact=True).click()
         page.get_by_text(re.compile(r" assigned to ")).first.wait_for()
-        _settled(page)
+        settled(page)
 
         with page.expect_download() as download:
             page.get_by_role("button", name="Download today's assignments (CSV)").click()
@@ -307,9 +260,9 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
     try:
         page.goto(server)
         page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
-        _settled(page)
+        settled(page)
         _accessible(page, "intake")
-        _choose(page, "Your state (therapists must be licensed where you live)",
+        choose(page, "Your state (therapists must be licensed where you live)",
                 "North Carolina (NC)")  # fmt: skip
         page.get_by_label("ZIP code, for in-person sessions nearby (optional)").fill("27601")
         # Typed, then Enter, as a person would: only "anxiety", never "social anxiety" too.
@@ -319,14 +272,14 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         concerns.fill("anxiety")
         page.keyboard.press("Enter")
         page.keyboard.press("Escape")
-        _settled(page)
+        settled(page)
         page.get_by_role("button", name="Remove anxiety", exact=True).wait_for()  # its chip
         assert page.get_by_role("button", name="Remove social anxiety").count() == 0
         # "Is that a must?" only once a gender is chosen.
         assert page.get_by_text("Is a therapist of that gender a must?").count() == 0
         page.get_by_role("button", name="Show my matches").click()
         page.get_by_role("heading", name="Your shortlist").wait_for()
-        _settled(page)
+        settled(page)
         _accessible(page, "results")
         first = page.locator('[data-testid="stMetric"]').first
         box = first.bounding_box()
@@ -337,7 +290,7 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         parts = page.locator("summary").filter(has_text="How the score is made up").first
         parts.click()
         page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
-        _settled(page)
+        settled(page)
         _accessible(page, "results with a chart open")
         parts.focus()
         page.keyboard.press("Tab")
@@ -348,7 +301,7 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
 
         page.get_by_role("button", name="Profile, contact and consultation request").first.click()
         page.get_by_role("heading", name="How to reach them").wait_for()
-        _settled(page)
+        settled(page)
         _accessible(page, "profile")
         page.get_by_label("Your first name or initials").fill("J.")
         page.get_by_label("A phone number or email to reach you").fill("j@example.com")
@@ -358,16 +311,16 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         confirmation.wait_for()
         assert re.search(r"SR-[A-Z0-9]{6}", confirmation.inner_text())
         page.screenshot(path=str(ARTIFACTS / "phone-request.png"))
-        _settled(page)
+        settled(page)
         _accessible(page, "consultation request sent")
 
         page.goto(f"{server}/method")
         page.get_by_role("heading", name="How matching works").wait_for()
-        _settled(page)
+        settled(page)
         _accessible(page, "method")
         page.goto(f"{server}/checkin")
         page.get_by_role("textbox", name="Your check-in code (from your clinic)").wait_for()
-        _settled(page)
+        settled(page)
         _accessible(page, "check-in")
     except BaseException:
         page.screenshot(path=str(ARTIFACTS / "failure-phone.png"))
