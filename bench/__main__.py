@@ -62,12 +62,10 @@ def make(size: int, folder: Path) -> dict[str, Any]:
 
 def clients(count: int) -> list[Any]:
     from matcher import synth
-    from matcher.preferences import Preferences, referral_to_dict
-    from matcher.schema import REFERRAL_FIELDS, parse_table
+    from matcher.referrals import referrals_from_frame
 
     queue = synth.referrals(count, seed=1).astype(str).replace({"nan": ""})
-    typed = parse_table(queue, REFERRAL_FIELDS)
-    return [Preferences.model_validate(referral_to_dict(r)) for r in typed.to_dict("records")]
+    return [r.preferences for r in referrals_from_frame(queue, "synthetic queue")]
 
 
 def peak_mb() -> float:

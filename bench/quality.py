@@ -58,10 +58,11 @@ from matcher import synth
 from matcher import vocabulary as V
 from matcher.checkins import with_checkins
 from matcher.directory import NO_DAY, Directory, encode
-from matcher.preferences import Preferences, referral_to_dict
-from matcher.schema import DIRECTORY_FIELDS, REFERRAL_FIELDS, parse_table
+from matcher.preferences import Preferences
+from matcher.referrals import Referral, referrals_from_frame
+from matcher.schema import DIRECTORY_FIELDS, parse_table
 from matcher.scoring import assess
-from matcher.triage import Candidate, Referral, assign_tier, open_slots, referrals_from
+from matcher.triage import Candidate, assign_tier, open_slots
 
 Float = npt.NDArray[np.float64]
 Index = npt.NDArray[np.intp]
@@ -444,9 +445,8 @@ def without_checkins(directory: Directory) -> Directory:
 def referrals(m: int, seed: int) -> list[Referral]:
     queue = synth.referrals(m, seed)
     queue[["risk_self_harm", "risk_harm_others"]] = False  # crisis cases are never matched
-    typed = parse_table(queue.astype(str).replace({"nan": ""}), REFERRAL_FIELDS)
-    people = [Preferences.model_validate(referral_to_dict(r)) for r in typed.to_dict("records")]
-    return [replace(r, received=TODAY) for r in referrals_from(typed, people)]
+    typed = referrals_from_frame(queue.astype(str).replace({"nan": ""}), "synthetic queue")
+    return [replace(r, received=TODAY) for r in typed]
 
 
 def client_truth(directory: Directory, world: World, referral: Referral,

@@ -18,8 +18,8 @@ import pandas as pd
 
 from matcher import vocabulary as V
 from matcher.directory import load_directory
+from matcher.referrals import read_referrals
 from matcher.scoring import assess, rank, shares
-from matcher.triage import load_queue
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 TODAY = date(2026, 11, 22)
@@ -29,7 +29,7 @@ def measure(weights: dict[str, float] | None = None) -> tuple[pd.DataFrame, floa
     """(per-client shares, share of #1 picks without check-ins)."""
     directory = load_directory(DATA / "therapists.csv")
     rows, unmeasured_first, ranked = [], 0, 0
-    for referral in load_queue(DATA / "referrals.csv"):
+    for referral in read_referrals(DATA / "referrals.csv"):
         p = referral.preferences
         if weights:
             p = p.evolve(weights={**p.weights.model_dump(), **weights})

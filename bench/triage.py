@@ -23,9 +23,9 @@ from typing import Any
 
 from matcher import synth
 from matcher.directory import encode, load_directory
-from matcher.preferences import Preferences, referral_to_dict
-from matcher.schema import DIRECTORY_FIELDS, REFERRAL_FIELDS, parse_table, write_table
-from matcher.triage import open_slots, referrals_from, triage
+from matcher.referrals import referrals_from_frame
+from matcher.schema import DIRECTORY_FIELDS, parse_table, write_table
+from matcher.triage import open_slots, triage
 
 TODAY = date(2026, 11, 22)
 
@@ -52,10 +52,8 @@ def assign_batch(referrals: int, therapists: int, seed: int = 1) -> dict[str, fl
 
 def queue(referrals: int, seed: int = 1) -> list[Any]:
     """A synthetic referral queue, parsed as a queue file would be."""
-    table = parse_table(synth.referrals(referrals, seed).astype(str).replace({"nan": ""}),
-                        REFERRAL_FIELDS)  # fmt: skip
-    clients = [Preferences.model_validate(referral_to_dict(r)) for r in table.to_dict("records")]
-    return referrals_from(table, clients)
+    table = synth.referrals(referrals, seed).astype(str).replace({"nan": ""})
+    return referrals_from_frame(table, "synthetic queue")
 
 
 def national(referrals: int, path: Path, engine: str, out: Path) -> dict[str, Any]:

@@ -32,7 +32,8 @@ from matcher.explain import (
     explain,
     summary,
 )
-from matcher.preferences import load_preferences, validate_referrals
+from matcher.preferences import load_preferences
+from matcher.referrals import read_referrals, referral_problems
 from matcher.report import spreadsheet_safe
 from matcher.schema import (
     DIRECTORY_FIELDS,
@@ -46,7 +47,7 @@ from matcher.schema import (
 )
 from matcher.scoring import Ranking, rank
 from matcher.store import Store, StoreError
-from matcher.triage import Outcome, Reconciliation, load_queue, outcome_table, triage
+from matcher.triage import Outcome, Reconciliation, outcome_table, triage
 
 MAX_SHOWN_PROBLEMS = 200
 DEMO_COORDINATOR = "coordinator"
@@ -281,7 +282,7 @@ def _triage(args: argparse.Namespace) -> int:
     if args.scheduler and args.engine != "dask":
         print("--scheduler needs --engine dask; nothing was written.", file=sys.stderr)
         return 2
-    directory, queue = _load_all((load_directory, args.directory), (load_queue, args.referrals))
+    directory, queue = _load_all((load_directory, args.directory), (read_referrals, args.referrals))
     today = args.today or date.today()
     tiers: list[Reconciliation] = []
     if args.engine == "dask":
@@ -337,7 +338,7 @@ def _validate(args: argparse.Namespace) -> int:
     frame = read_table(args.file)
     kind = args.kind or ("referrals" if "referral_id" in frame.columns else "directory")
     if kind == "referrals":
-        problems = validate_referrals(frame, args.file.name)
+        problems = referral_problems(frame, args.file.name)
     else:
         problems = validate_table(frame, DIRECTORY_FIELDS, args.file.name, DIRECTORY_RULES)
     if problems:

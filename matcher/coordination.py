@@ -23,9 +23,10 @@ from enum import StrEnum
 
 from matcher.checkins import CheckIn, RuptureState, rupture_state, worrying
 from matcher.directory import Directory
+from matcher.referrals import Referral
 from matcher.scoring import Match, assess, match_at, rank
 from matcher.store import OFFER_DAYS, BatchBooking, Booking, BookingRequest, Offer, Store
-from matcher.triage import Outcome, Progress, Referral, open_slots, queue_order, triage
+from matcher.triage import Outcome, Progress, open_slots, queue_order, triage
 
 HOLD_OPTIONS = 5  # therapists offered for a referral assigned by hand after the crisis protocol
 # An override that loses more than this much of the proposal's score (10 points out of 100)

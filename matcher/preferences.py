@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,14 +24,8 @@ from pydantic import (
 
 from matcher import vocabulary as V
 from matcher.schema import (
-    FIRST_ROW,
-    REFERRAL_FIELDS,
     InvalidInput,
     Problem,
-    parse_table,
-    read_table,
-    split_words,
-    validate_table,
 )
 
 
@@ -318,105 +311,3 @@ def _shown(value: object) -> str | None:
     if isinstance(value, dict | list):
         return json.dumps(value)[:80]
     return None if value is None else str(value)
-
-
-# ---------------------------------------------------------------------------------------------
-# Referral rows (DESIGN.md §3.3) -> the same JSON shape
-
-
-REFERRAL_COLUMN_OF: dict[tuple[str, ...], str] = {
-    ("location", "lat"): "lat",
-    ("location", "lon"): "lon",
-    ("location", "max_km"): "max_km",
-    ("payment", "insurance"): "insurance",
-    ("payment", "max_fee"): "max_fee",
-    ("payment", "sliding_scale_ok"): "sliding_scale_ok",
-    ("modalities", "prefer"): "modalities_prefer",
-    ("modalities", "avoid"): "modalities_avoid",
-    ("modalities",): "modalities_prefer",
-    ("therapist_gender", "value"): "therapist_gender",
-    ("therapist_identities", "values"): "therapist_identities",
-    **{("priorities", item): f"priority_{item}" for item in V.ITEMS},
-    **{("style", axis): f"style_{axis}" for axis in V.AXES},
-}
-
-
-def referral_column(loc: tuple[str | int, ...]) -> str:
-    names = tuple(str(part) for part in loc if not isinstance(part, int))
-    for length in range(len(names), 0, -1):
-        if names[:length] in REFERRAL_COLUMN_OF:
-            return REFERRAL_COLUMN_OF[names[:length]]
-    return names[0] if names else ""
-
-
-def referral_to_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A parsed referral row (see schema.REFERRAL_FIELDS) as a preferences JSON object."""
-
-    def given(name: str) -> bool:
-        value = row.get(name)
-        return value is not None and value == value and str(value).strip() != ""
-
-    data: dict[str, Any] = {"state": row["state"]}
-    data["priorities"] = {
-        item: int(row[f"priority_{item}"]) for item in V.ITEMS if given(f"priority_{item}")
-    }
-    data["style"] = {axis: int(row[f"style_{axis}"]) for axis in V.AXES if given(f"style_{axis}")}
-    data["concerns"] = split_words(row.get("concerns"))
-    data["modalities"] = {
-        "prefer": split_words(row.get("modalities_prefer")),
-        "avoid": split_words(row.get("modalities_avoid")),
-    }
-    data["populations"] = split_words(row.get("populations"))
-    for name in ("age_group", "format", "language"):
-        if given(name):
-            data[name] = row[name]
-    if given("lat") or given("lon"):
-        data["location"] = {"lat": row.get("lat"), "lon": row.get("lon")}
-        if given("max_km"):
-            data["location"]["max_km"] = row["max_km"]
-    payment: dict[str, Any] = {"sliding_scale_ok": bool(row.get("sliding_scale_ok") or False)}
-    if given("insurance"):
-        payment["insurance"] = row["insurance"]
-    if given("max_fee"):
-        payment["max_fee"] = row["max_fee"]
-    data["payment"] = payment
-    if given("therapist_gender"):
-        data["therapist_gender"] = {
-            "value": row["therapist_gender"],
-            "required": bool(row.get("therapist_gender_required") or False),
-        }
-    if given("therapist_identities"):
-        data["therapist_identities"] = {
-            "values": split_words(row["therapist_identities"]),
-            "required": bool(row.get("therapist_identities_required") or False),
-        }
-    return data
-
-
-def validate_referrals(frame: pd.DataFrame, source: str) -> list[Problem]:
-    """Every problem in a referral queue: cells first, then each row as whole preferences."""
-    problems = validate_table(frame, REFERRAL_FIELDS, source)
-    if problems:
-        return problems
-    typed = parse_table(frame, REFERRAL_FIELDS)
-    for position, row in enumerate(typed.to_dict("records")):
-        try:
-            Preferences.model_validate(referral_to_dict(row))
-        except ValidationError as error:
-            problems.extend(problems_from(error, source, position + FIRST_ROW, referral_column))
-    return problems
-
-
-def load_referrals(path: str | Path) -> tuple[pd.DataFrame, list[Preferences]]:
-    """A validated referral queue: the typed table and each row's preferences, in file order.
-
-    Raises InvalidInput listing every problem; a queue with one bad row is not loaded at all.
-    """
-    frame = read_table(path)
-    problems = validate_referrals(frame, Path(path).name)
-    if problems:
-        raise InvalidInput(problems)
-    typed = parse_table(frame, REFERRAL_FIELDS)
-    return typed, [
-        Preferences.model_validate(referral_to_dict(row)) for row in typed.to_dict("records")
-    ]

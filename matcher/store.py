@@ -32,8 +32,8 @@ import pandas as pd
 from matcher import codes
 from matcher.checkins import CheckIn, ImportedCheckIn
 from matcher.preferences import Preferences
+from matcher.referrals import Referral
 from matcher.schema import valid_contact
-from matcher.triage import Referral
 from matcher.vocabulary import CHECKIN_MAX, CHECKIN_MIN, ITEMS
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "var" / "matcher.db"

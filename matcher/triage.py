@@ -28,7 +28,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
@@ -38,7 +37,8 @@ from matcher import constraints as C
 from matcher import vocabulary as V
 from matcher.constraints import Reach
 from matcher.directory import Bool, Directory, Float, Index, Scope
-from matcher.preferences import Preferences, load_referrals
+from matcher.preferences import Preferences
+from matcher.referrals import Referral
 from matcher.scoring import Assessment, Match, assess, match_at, top_k
 
 CANDIDATES = 25  # edges kept per referral; see the module docstring
@@ -48,30 +48,6 @@ _EPSILON = 1e-6  # keeps every edge cost above zero (LAPJVsp treats zero as "no 
 
 Status = Literal["assigned", "unassigned", "crisis"]
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Referral:
-    """One row of a coordinator's queue (DESIGN.md §3.3)."""
-
-    referral_id: str
-    received: date
-    urgency: str
-    risk_self_harm: bool
-    risk_harm_others: bool
-    preferences: Preferences
-    notes: str = ""
-    client_name: str = ""  # name or initials: shown to signed-in coordinators only
-    contact: str = ""  # how to reach them: likewise
-    source: str = "import"  # "self": a client's consultation request from the app
-    chosen: tuple[str, ...] = ()  # therapists the client asked for (self-referrals)
-
-    @property
-    def crisis(self) -> bool:
-        return self.risk_self_harm or self.risk_harm_others
-
-    def waiting_days(self, today: date) -> int:
-        return max((today - self.received).days, 0)
 
 
 @dataclass(frozen=True)
@@ -104,28 +80,6 @@ class Outcome:
     match: Match | None  # the assigned therapist's full match
     alternates: tuple[Candidate, ...]
     unassigned: Unassigned | None
-
-
-def load_queue(path: str | Path) -> list[Referral]:
-    """A validated referral queue file; raises InvalidInput listing every problem."""
-    table, preferences = load_referrals(path)
-    return referrals_from(table, preferences)
-
-
-def referrals_from(table: pd.DataFrame, preferences: Sequence[Preferences]) -> list[Referral]:
-    """Referrals from a parsed referral table and each row's preferences."""
-    return [
-        Referral(
-            referral_id=str(row["referral_id"]),
-            received=pd.Timestamp(row["received"]).date(),
-            urgency=str(row["urgency"]),
-            risk_self_harm=bool(row.get("risk_self_harm", False)),
-            risk_harm_others=bool(row.get("risk_harm_others", False)),
-            preferences=p,
-            notes=str(row.get("notes", "") or ""),
-        )
-        for row, p in zip(table.to_dict("records"), preferences, strict=True)
-    ]
 
 
 def queue_order(referrals: Sequence[Referral], today: date) -> list[Referral]:

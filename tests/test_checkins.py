@@ -22,10 +22,10 @@ from matcher.checkins import (
 )
 from matcher.directory import Directory, load_directory
 from matcher.explain import describe_rupture, explain
+from matcher.referrals import Referral
 from matcher.schema import InvalidInput
 from matcher.scoring import rank
 from matcher.store import Store, StoreError
-from matcher.triage import Referral
 from tests.conftest import DATA, ROOT, TODAY, backdate_assignments, prefs
 
 GOOD = dict.fromkeys(V.ITEMS, 4)

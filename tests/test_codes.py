@@ -105,8 +105,8 @@ def test_a_configured_key_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_the_database_never_holds_a_code(private_database: Path) -> None:
     from datetime import date
 
+    from matcher.referrals import Referral
     from matcher.store import Store
-    from matcher.triage import Referral
     from tests.conftest import prefs
 
     store = Store(private_database)

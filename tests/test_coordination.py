@@ -29,15 +29,15 @@ from matcher.coordination import (
     undo_accept_all,
 )
 from matcher.directory import Directory
+from matcher.referrals import read_referrals
 from matcher.store import Store, StoreError
-from matcher.triage import load_queue
 from tests.conftest import DATA, TODAY, backdate_assignments, prefs
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     db = Store(tmp_path / "c.db")
-    db.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    db.import_referrals(read_referrals(DATA / "referrals.csv"), "ana")
     return db
 
 
@@ -113,7 +113,7 @@ def test_ruptures_turn_into_statuses(store: Store, demo: Directory) -> None:
 def test_slots_left_never_go_negative(tmp_path_factory: pytest.TempPathFactory, demo: Directory,
                                       picks: list[int]) -> None:  # fmt: skip
     db = Store(tmp_path_factory.mktemp("q") / "c.db")
-    db.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    db.import_referrals(read_referrals(DATA / "referrals.csv"), "ana")
     state = QueueState.from_store(db, demo, TODAY)
     waiting = state.with_status(Status.WAITING)
     chosen = [waiting[i % len(waiting)].referral_id for i in picks]
@@ -146,7 +146,7 @@ def test_undoing_accept_all_restores_the_exact_previous_state(
     tmp_path_factory: pytest.TempPathFactory, demo: Directory, first: int, count: int
 ) -> None:
     db = Store(tmp_path_factory.mktemp("u") / "c.db")
-    db.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    db.import_referrals(read_referrals(DATA / "referrals.csv"), "ana")
     state = QueueState.from_store(db, demo, TODAY)
     waiting = [r.referral_id for r in state.with_status(Status.WAITING)]
     accept_all(db, state, propose(state, demo, waiting[:first]), "ana")  # what was there before
@@ -300,7 +300,7 @@ def test_slots_left_never_go_negative_whatever_the_order_of_offers_and_bookings(
     tmp_path_factory: pytest.TempPathFactory, demo: Directory, steps: list[tuple[str, int, int]]
 ) -> None:
     db = Store(tmp_path_factory.mktemp("o") / "c.db")
-    db.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    db.import_referrals(read_referrals(DATA / "referrals.csv"), "ana")
     state = QueueState.from_store(db, demo, TODAY)
     referrals = [r.referral_id for r in state.with_status(Status.WAITING)][:6]
     therapists = sorted(state.slots_left, key=lambda t: (state.slots_left[t], t))[:3]

@@ -20,8 +20,9 @@ import pytest
 from matcher import synth
 from matcher.__main__ import main
 from matcher.directory import load_directory
+from matcher.referrals import read_referrals
 from matcher.schema import write_table
-from matcher.triage import Reconciliation, load_queue, open_slots, triage
+from matcher.triage import Reconciliation, open_slots, triage
 from tests.conftest import ROOT
 
 pytest.importorskip("distributed")
@@ -81,7 +82,7 @@ def test_therapists_in_several_states_are_contested_across_state_blocks(
 ) -> None:
     directory, referrals = batch
     tiers: list[Reconciliation] = []
-    triage(load_directory(directory), load_queue(referrals), date.fromisoformat(TODAY),
+    triage(load_directory(directory), read_referrals(referrals), date.fromisoformat(TODAY),
            reconciled=tiers.append)  # fmt: skip
     assert [t.urgency for t in tiers] == ["urgent", "soon", "routine"]
     assert all(t.states > 1 for t in tiers)

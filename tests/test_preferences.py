@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pydantic
 import pytest
 
@@ -13,9 +12,7 @@ from matcher import vocabulary as V
 from matcher.preferences import (
     Preferences,
     load_preferences,
-    load_referrals,
     parse_preferences,
-    validate_referrals,
 )
 from matcher.schema import InvalidInput
 from tests.conftest import DATA
@@ -107,55 +104,6 @@ def test_bad_json_files(tmp_path: Path) -> None:
         load_preferences(path)
     with pytest.raises(InvalidInput, match="no such file"):
         load_preferences(tmp_path / "missing.json")
-
-
-def test_the_demo_referral_queue_loads() -> None:
-    table, preferences = load_referrals(DATA / "referrals.csv")
-    assert len(table) == len(preferences) == 80
-    assert {"urgent", "soon", "routine"} <= set(table["urgency"])
-    assert table["risk_self_harm"].sum() >= 1
-
-
-def test_referral_rows_become_preferences() -> None:
-    frame = pd.read_csv(DATA / "referrals.csv", dtype=str, keep_default_na=False).head(1)
-    frame.loc[0, ["format", "lat", "lon", "max_km", "priority_heard", "therapist_gender",
-                  "therapist_gender_required"]] = ["in_person", "35.8", "-78.6", "30", "3",
-                                                   "woman", "yes"]  # fmt: skip
-    assert validate_referrals(frame, "r.csv") == []
-    path_frame = frame
-    from matcher.preferences import referral_to_dict
-    from matcher.schema import REFERRAL_FIELDS, parse_table
-
-    row = parse_table(path_frame, REFERRAL_FIELDS).to_dict("records")[0]
-    p = Preferences.model_validate(referral_to_dict(row))
-    assert p.location is not None and p.location.max_km == 30
-    assert p.priorities.heard == 3
-    assert p.therapist_gender is not None and p.therapist_gender.required
-
-
-def test_referral_problems_name_row_and_column() -> None:
-    frame = pd.read_csv(DATA / "referrals.csv", dtype=str, keep_default_na=False).head(3)
-    frame.loc[1, "urgency"] = "asap"
-    frame.loc[2, "concerns"] = "anxiety;sadnes"
-    problems = validate_referrals(frame, "r.csv")
-    assert [(p.row, p.column) for p in problems] == [(3, "urgency"), (4, "concerns")]
-
-
-def test_a_referral_with_latitude_but_no_longitude_is_refused() -> None:
-    frame = pd.read_csv(DATA / "referrals.csv", dtype=str, keep_default_na=False).head(2)
-    frame.loc[1, ["lat", "lon"]] = ["35.8", ""]
-    problems = validate_referrals(frame, "r.csv")
-    assert [(p.row, p.column) for p in problems] == [(3, "lon")]
-
-
-def test_one_bad_referral_means_nothing_is_loaded(tmp_path: Path) -> None:
-    frame = pd.read_csv(DATA / "referrals.csv", dtype=str, keep_default_na=False)
-    frame.loc[40, "state"] = "ZZ"
-    path = tmp_path / "r.csv"
-    frame.to_csv(path, index=False)
-    with pytest.raises(InvalidInput) as caught:
-        load_referrals(path)
-    assert [(p.row, p.column) for p in caught.value.problems] == [(42, "state")]
 
 
 def test_example_file_round_trips() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from matcher import codes
+from matcher.referrals import Referral, read_referrals
 from matcher.store import Store, StoreError, export_day
-from matcher.triage import Referral, load_queue
 from tests.conftest import DATA, TODAY, prefs
 
 
@@ -78,7 +78,7 @@ def test_old_check_in_codes_are_reissued_and_their_check_ins_follow(tmp_path: Pa
 
 
 def test_import_is_idempotent_and_keeps_what_was_there(store: Store) -> None:
-    queue = load_queue(DATA / "referrals.csv")
+    queue = read_referrals(DATA / "referrals.csv")
     first = store.import_referrals(queue, "ana")
     assert (first.added, first.unchanged) == (80, 0)
     changed = [referral(queue[0].referral_id), referral("R-new")]

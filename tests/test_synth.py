@@ -11,7 +11,7 @@ from scipy import stats
 
 from matcher import synth
 from matcher.directory import encode, load_directory
-from matcher.preferences import load_referrals
+from matcher.referrals import read_referrals
 from matcher.schema import (
     DIRECTORY_FIELDS,
     DIRECTORY_RULES,
@@ -54,9 +54,9 @@ def test_demo_covers_enough_states_and_urgent_and_risky_referrals() -> None:
     directory = load_directory(DATA / "therapists.csv")
     home_states = directory.table["states"].str.split(";").str[0].nunique()
     assert home_states >= 12
-    queue, _ = load_referrals(DATA / "referrals.csv")
-    assert (queue["urgency"] == "urgent").sum() >= 3
-    assert (queue["risk_self_harm"] | queue["risk_harm_others"]).sum() >= 2
+    queue = read_referrals(DATA / "referrals.csv")
+    assert sum(r.urgency == "urgent" for r in queue) >= 3
+    assert sum(r.crisis for r in queue) >= 2
 
 
 def test_correlations_are_realistic(table: pd.DataFrame) -> None:

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from matcher import vocabulary as V
 from matcher.directory import Directory
 from matcher.explain import describe_unassigned
+from matcher.referrals import Referral, read_referrals
 from matcher.scoring import assess
-from matcher.triage import Outcome, Referral, load_queue, open_slots, queue_order, triage
+from matcher.triage import Outcome, open_slots, queue_order, triage
 from tests.conftest import DATA, ROOT, TODAY, directory_of, prefs, therapist
 
 
@@ -121,7 +122,7 @@ def test_the_demo_queue_respects_capacity_and_routes_every_risk_flag() -> None:
     from matcher.directory import load_directory
 
     d = load_directory(DATA / "therapists.csv")
-    queue = load_queue(DATA / "referrals.csv")
+    queue = read_referrals(DATA / "referrals.csv")
     outcomes = triage(d, queue, TODAY)
     used = Counter(assigned(outcomes).values())
     assert all(used[t] <= n for t, n in open_slots(d).items())

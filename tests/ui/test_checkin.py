@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from matcher import vocabulary as V
 from matcher.checkins import ImportedCheckIn
+from matcher.referrals import Referral
 from matcher.scoring import rank
 from matcher.store import Store
-from matcher.triage import Referral
 from matcher.ui.common import CHECKIN, INTAKE, QUEUE, RESULTS
 from tests.conftest import TODAY, backdate_assignments, prefs
 from tests.ui.pages import PASSWORD, on_page, sign_in

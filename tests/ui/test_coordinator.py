@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from matcher.referrals import read_referrals
 from matcher.store import Store
-from matcher.triage import load_queue
 from matcher.ui.common import AUDIT, QUEUE
 from tests.conftest import DATA, prefs
 from tests.ui.pages import PASSWORD, on_page, sign_in
@@ -115,7 +115,7 @@ def test_a_bad_referral_file_imports_nothing(store: Store) -> None:
 
 
 def test_the_audit_log_page_is_newest_first_and_filters(store: Store) -> None:
-    store.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    store.import_referrals(read_referrals(DATA / "referrals.csv"), "ana")
     store.book("R00001", "T0000010", capacity=1, actor="ana")
     at = signed_in(AUDIT)
     assert at.title[0].value == "Audit log"
@@ -143,7 +143,7 @@ def test_a_held_referral_is_assigned_only_by_hand_with_a_note(store: Store) -> N
 
 
 def test_a_consultation_request_gets_an_offer_then_the_clients_answer(store: Store) -> None:
-    store.import_referrals(load_queue(DATA / "referrals.csv"), "ana")
+    store.import_referrals(read_referrals(DATA / "referrals.csv"), "ana")
     from matcher.directory import load_directory
     from matcher.triage import open_slots
 

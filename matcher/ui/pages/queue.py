@@ -37,11 +37,12 @@ from matcher.explain import (
     describe_unassigned,
     explain,
 )
+from matcher.referrals import Referral, read_referrals
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput, Problem, count_problems
 from matcher.scoring import Match
 from matcher.store import OFFER_DAYS, StoreError, export_day
-from matcher.triage import Outcome, Referral, load_queue
+from matcher.triage import Outcome
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import DEMO_REFERRALS, current_directory, plain
 
@@ -87,7 +88,7 @@ def show_problems(problems: tuple[Problem, ...]) -> None:
 
 def import_file(path: Path) -> None:
     try:
-        queue = load_queue(path)
+        queue = read_referrals(path)
     except InvalidInput as error:
         show_problems(error.problems)
         return
