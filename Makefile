@@ -39,8 +39,11 @@ $(VENV)/.installed-bench: $(VENV)/.installed-app pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@
 
+# Every speed figure of the README in one run: ranking, batch and triage (bench), then ten
+# clients at once against one and two server processes (bench.serving; Debian's chromium).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.serving --clients 10 --servers direct,2 --repeats 7
 
 quality: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.quality
