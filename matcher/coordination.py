@@ -219,6 +219,17 @@ def accept_all(
     return store.book_all(requests, state.capacity, actor)
 
 
+def release(store: Store, referral_id: str, actor: str, reason: str) -> str:
+    """Give a referral's slot back (a reason is required); returns the therapist it was with.
+    Its check-in code stops working."""
+    return store.release(referral_id, actor, reason)
+
+
+def review(store: Store, referral_id: str, actor: str) -> None:
+    """Record a risk review of a held referral today; its next review falls due REVIEW_DAYS on."""
+    store.review(referral_id, actor)
+
+
 def reply_to_request(
     store: Store,
     state: QueueState,

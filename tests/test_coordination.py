@@ -23,9 +23,11 @@ from matcher.coordination import (
     matches_for,
     needs_confirmation,
     propose,
+    release,
     rematch,
     rematch_options,
     reply_to_request,
+    review,
     undo_accept_all,
 )
 from matcher.directory import Directory
@@ -198,7 +200,7 @@ def test_impossible_sessions_and_dead_codes_are_refused(store: Store, demo: Dire
         with pytest.raises(StoreError, match="not possible yet"):
             store.record_checkin(booking.checkin_code, booking.therapist_id, session, fine)
     store.record_checkin(booking.checkin_code, booking.therapist_id, 1, fine)
-    store.release(rid, "ana", "client moved away")
+    release(store, rid, "ana", "client moved away")
     assert store.checkin_target(booking.checkin_code) is None  # a released code is dead
     with pytest.raises(StoreError, match="not recognized"):
         store.record_checkin(booking.checkin_code, booking.therapist_id, 1, fine)
@@ -315,7 +317,7 @@ def test_slots_left_never_go_negative_whatever_the_order_of_offers_and_bookings(
             elif action == "book":
                 accept(db, state, rid, tid, "ana")
             else:
-                db.release(rid, "ana", "test")
+                release(db, rid, "ana", "test")
         taken = db.taken_slots()
         assert all(taken[t] <= state.capacity.get(t, 0) for t in taken)
 
@@ -334,7 +336,7 @@ def test_waits_past_target_and_risk_reviews_are_flagged(store: Store, demo: Dire
     held = state.with_status(Status.CRISIS_HOLD)[0]
     assert state.review_by(held) == held.received + timedelta(days=REVIEW_DAYS)
     assert state.review_overdue(held) == (held.received + timedelta(days=REVIEW_DAYS) < TODAY)
-    store.review(held.referral_id, "ana")
+    review(store, held.referral_id, "ana")
     later = QueueState.from_store(store, demo, TODAY)
     due = later.review_by(later.by_id[held.referral_id])
     assert due is not None and due > held.received  # reviewed today: due again tomorrow

@@ -27,8 +27,10 @@ from matcher.coordination import (
     rematch,
     rematch_options,
     reply_to_request,
+    review,
     undo_accept_all,
 )
+from matcher.coordination import release as release_slot  # `release` reads as a verb here
 from matcher.explain import (
     CRISIS_STEPS,
     REMATCH_STEP,
@@ -183,7 +185,7 @@ if held:
                             key="hold_pick")  # fmt: skip
         referral = next(r for r in held if r.referral_id == hold)
         if st.button("Reviewed today", key="hold_reviewed"):
-            decide(partial(db.review, hold, actor), f"{client_label(referral)}: review recorded.")
+            decide(partial(review, db, hold, actor), f"{client_label(referral)}: review recorded.")
         best = hold_options(state, directory, referral)
         if best:
             hold_to = st.selectbox(
@@ -469,10 +471,13 @@ if last is not None and last.booked and st.button(undo, key="undo_all"):
 
 with st.expander("Release an assignment (gives the slot back)"):
     if assigned_to:
-        release = st.selectbox("Referral to release", sorted(assigned_to), key="release_pick")
+        chosen_release = st.selectbox("Referral to release", sorted(assigned_to),
+                                      format_func=lambda rid: client_label(by_id[rid]),
+                                      key="release_pick")  # fmt: skip
         why = st.text_input("Reason", key="release_reason")
         if st.button("Release", key="release"):
-            decide(lambda: db.release(release, actor, why), f"Released {release}.")
+            decide(partial(release_slot, db, chosen_release, actor, why),
+                   f"Released {client_label(by_id[chosen_release])}.")  # fmt: skip
     else:
         st.caption("Nothing is assigned yet.")
 
