@@ -197,3 +197,25 @@ def test_long_waits_are_flagged_against_targets_the_coordinator_sets(store: Stor
     at.number_input(key="target_urgent").set_value(365)
     at.run()
     assert at.dataframe[0].value["wait"].eq("").all() and flagged > 0
+
+
+def test_a_request_before_the_first_import_leaves_the_import_open_and_all_to_assign(
+    store: Store,
+) -> None:
+    """A client's request can arrive before the coordinator imports anything: the import stays
+    in view, and the referrals imported next are all chosen for assignment."""
+    from matcher.directory import load_directory
+    from matcher.triage import open_slots
+
+    slots = open_slots(load_directory(DATA / "therapists.csv"))
+    wanted = next(t for t, n in sorted(slots.items()) if n > 0)
+    reference = store.request_consultation("Jo", "jo@example.org", [wanted], prefs())
+    at = signed_in()
+    assert at.expander[0].proto.expanded  # "Import referrals", with only a self-referral
+    header = next(m.value.replace("\\", "") for m in at.markdown if "waiting" in m.value)
+    assert header.startswith(f"**{reference} (Jo)** · ")  # bold, not asterisks on screen
+    assert at.multiselect(key="to_assign").value == [reference]
+    click(at, "import_demo")
+    chosen = at.multiselect(key="to_assign").value
+    assert len(chosen) > 50 and reference in chosen
+    assert not at.button(key="propose").disabled

@@ -116,7 +116,8 @@ def decide(action: Callable[[], object], done: str) -> None:
 # Import
 
 stored = db.referrals()
-with st.expander("Import referrals", expanded=not stored):
+# Open until a referral file was imported: a self-referral alone must not hide the import.
+with st.expander("Import referrals", expanded=all(r.source == "self" for r in stored)):
     upload = st.file_uploader("Referral queue (CSV)", type=["csv"], key="referrals_upload")
     if upload is not None and st.session_state.get("referrals_seen") != upload.file_id:
         st.session_state["referrals_seen"] = upload.file_id
@@ -254,8 +255,9 @@ if requests:
     for r in requests:
         rid = r.referral_id
         with st.container(border=True):
-            st.markdown(plain(f"**{client_label(r)}** · {r.contact} · waiting "
-                              f"{r.waiting_days(today)} day(s)"))  # fmt: skip
+            # plain() escapes asterisks, so the bold is ours, outside the client's text
+            st.markdown(f"**{plain(client_label(r))}** · " + plain(f"{r.contact} · waiting "
+                        f"{r.waiting_days(today)} day(s)"))  # fmt: skip
             st.markdown(plain("Asked for: " + ", ".join(therapist_name(t) for t in r.chosen)))
             offer = state.offers.get(rid)
             if offer is not None:
@@ -353,10 +355,20 @@ st.caption(f"{len(shown)} of {len(stored)} referrals shown.")
 
 st.header("Assign")
 waiting = state.with_status(Status.WAITING)
+# The choice follows the queue: referrals that start waiting (an import) join it, those that
+# stop (an accept) leave it, and a narrowed choice otherwise stays as the coordinator made it.
+# (Streamlit forgets a widget's value on a page away from it: then every waiting one again.)
+pool = [r.referral_id for r in waiting]
+before = st.session_state.get("to_assign_pool")
+if "to_assign" not in st.session_state or before is None:
+    st.session_state["to_assign"] = pool
+elif before != pool:
+    kept = set(st.session_state["to_assign"]) | (set(pool) - set(before))
+    st.session_state["to_assign"] = [rid for rid in pool if rid in kept]
+st.session_state["to_assign_pool"] = pool
 chosen = st.multiselect(
     "Referrals to assign (every waiting referral without a risk flag, unless you narrow it)",
-    [r.referral_id for r in waiting],
-    default=[r.referral_id for r in waiting],
+    pool,
     key="to_assign",
 )
 if st.button("Propose assignments", type="primary", key="propose", disabled=not chosen):
