@@ -219,3 +219,16 @@ def test_a_request_before_the_first_import_leaves_the_import_open_and_all_to_ass
     chosen = at.multiselect(key="to_assign").value
     assert len(chosen) > 50 and reference in chosen
     assert not at.button(key="propose").disabled
+
+
+def test_after_undoing_accept_all_the_review_starts_at_the_first_proposal(store: Store) -> None:
+    at = signed_in()
+    click(at, "import_demo")
+    click(at, "propose")
+    first = at.selectbox(key="review").value
+    click(at, "accept_all")
+    click(at, "undo_all")
+    assert "Undone:" in at.success[0].value.replace("\\", "")
+    assert at.selectbox(key="review").value == first  # not an unassigned leftover
+    click(at, "accept_one")
+    assert list(store.assignments()["referral_id"]) == [first]

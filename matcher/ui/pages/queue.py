@@ -425,6 +425,12 @@ if proposal:
 
     st.subheader("Review one referral")
     first_proposed = next((i for i, o in enumerate(proposal) if o.match is not None), 0)
+    # When the list changes (accept all, then undo), start again at the first proposal rather
+    # than on whichever referral the shorter list happened to leave chosen.
+    listed = [o.referral.referral_id for o in proposal]
+    if st.session_state.get("review_listed") != listed:
+        st.session_state["review_listed"] = listed
+        st.session_state.pop("review", None)
     pick = st.selectbox("Referral", [o.referral.referral_id for o in proposal],
                         index=first_proposed, format_func=lambda rid: client_label(by_id[rid]),
                         key="review")  # fmt: skip
