@@ -427,12 +427,12 @@ if proposal:
     first_proposed = next((i for i, o in enumerate(proposal) if o.match is not None), 0)
     # When the list changes (accept all, then undo), start again at the first proposal rather
     # than on whichever referral the shorter list happened to leave chosen.
+    # Set through session state, not `index`: only that moves what the browser shows, too.
     listed = [o.referral.referral_id for o in proposal]
-    if st.session_state.get("review_listed") != listed:
+    if st.session_state.get("review_listed") != listed or "review" not in st.session_state:
         st.session_state["review_listed"] = listed
-        st.session_state.pop("review", None)
-    pick = st.selectbox("Referral", [o.referral.referral_id for o in proposal],
-                        index=first_proposed, format_func=lambda rid: client_label(by_id[rid]),
+        st.session_state["review"] = listed[first_proposed]
+    pick = st.selectbox("Referral", listed, format_func=lambda rid: client_label(by_id[rid]),
                         key="review")  # fmt: skip
     outcome = next(o for o in proposal if o.referral.referral_id == pick)
     who = client_label(outcome.referral)
