@@ -160,6 +160,9 @@ def test_every_statement_must_be_answered_or_skipped(code: str, private_database
     at.button[0].click()
     at.run()
     assert "choose an answer for every statement" in at.error[0].value
+    still = at.error[0].value.replace("\\", "")
+    for item in V.RAPPORT_ITEMS:  # each statement left open is named, the answered one is not
+        assert (item.statement in still) is (item.key != "heard")
     assert at.radio(key="rate_heard").value == 5  # kept
     assert Store(private_database).checkins_for(code) == []
     for item in V.ITEMS:

@@ -141,10 +141,12 @@ with st.form("checkin"):
     st.markdown(WHO_SEES)
     sent = st.form_submit_button("Send my check-in", type="primary")
 if sent:
-    if any(value is None for value in answers.values()):
+    missing = [item.statement for item in V.RAPPORT_ITEMS if answers[item.key] is None]
+    if missing:  # named, so nobody hunts through nine rows for the one they missed
         st.error(
             'Please choose an answer for every statement, or "Skip this one"; your other '
-            "answers are kept."
+            "answers are kept. Still to answer:\n"
+            + "\n".join(f"- {plain(statement)}" for statement in missing)
         )
         st.stop()
     ratings = {key: int(value) for key, value in answers.items() if value not in (None, SKIP)}
