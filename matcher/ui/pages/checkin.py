@@ -145,8 +145,12 @@ if sent:
     if missing:  # named, so nobody hunts through nine rows for the one they missed
         st.error(
             'Please choose an answer for every statement, or "Skip this one"; your other '
-            "answers are kept. Still to answer:\n"
-            + "\n".join(f"- {plain(statement)}" for statement in missing)
+            "answers are kept."
+            + (
+                "\n\nStill to answer:\n" + "\n".join(f"- {plain(item)}" for item in missing)
+                if len(missing) < len(answers)  # all nine listed would only repeat the form
+                else ""
+            )
         )
         st.stop()
     ratings = {key: int(value) for key, value in answers.items() if value not in (None, SKIP)}
