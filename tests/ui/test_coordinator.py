@@ -126,6 +126,7 @@ def test_the_audit_log_page_is_newest_first_and_filters(store: Store) -> None:
     at.text_input(key="audit_referral").input("").run()
     at.multiselect(key="audit_action").set_value(["import referrals"]).run()
     assert list(at.dataframe[0].value["action"]) == ["import referrals"]
+    assert at.dataframe[0].value["therapist_id"].eq("").all()  # blank, never "None"
 
 
 def test_a_held_referral_is_assigned_only_by_hand_with_a_note(store: Store) -> None:

@@ -11,8 +11,9 @@ coordinator()
 log = store().audit().iloc[::-1].reset_index(drop=True)  # newest first
 st.title("Audit log")
 st.caption(
-    "Every import, assignment, override and release, every consultation request, and every "
-    "refused sign-in (the name tried, never a password), newest first. Times are UTC."
+    "Every import, assignment, override, undo and release; every consultation request, offer "
+    "and risk review; every check-in; and every refused sign-in (the name tried, never a "
+    "password), newest first. Times are UTC."
 )
 left, middle, right, far = st.columns(4)
 referral = left.text_input("Referral", key="audit_referral").strip()
@@ -29,7 +30,17 @@ if actors:
 if actions:
     shown = shown[shown["action"].isin(actions)]
 st.caption(f"{len(shown):,} of {len(log):,} entries shown.")
-st.dataframe(shown, hide_index=True)
+# The same words as the filters above, and blank rather than "None" where a step had no
+# referral or therapist; the download keeps the stored column names.
+HEADINGS = {"at": "When (UTC)", "actor": "Who", "action": "Action", "referral_id": "Referral",
+            "therapist_id": "Therapist", "detail": "Detail"}  # fmt: skip
+st.dataframe(
+    shown.fillna(""),
+    hide_index=True,
+    column_config={
+        column: st.column_config.TextColumn(label) for column, label in HEADINGS.items()
+    },
+)
 st.download_button(
     "Download the audit log (CSV)",
     spreadsheet_safe(shown).to_csv(index=False).encode("utf-8"),
