@@ -16,25 +16,32 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from matcher.store import Store
 from tests.browsing import choose, free_port, settled
-from tests.conftest import ROOT
+from tests.conftest import DATA, ROOT, prefs
 
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
 PASSWORD = "browser-test-password"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's database, for a test to set up what a client did earlier."""
+    created = tmp_path_factory.mktemp("database") / "coordinator.db"
+    Store(created).add_coordinator("e2e", PASSWORD)
+    return created
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, database: Path) -> Iterator[str]:
     port = free_port()
     folder = tmp_path_factory.mktemp("streamlit")
     log = folder / "server.log"
-    database = folder / "coordinator.db"
-    Store(database).add_coordinator("e2e", PASSWORD)
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -140,10 +147,22 @@ def _walk_through(page: Any, server: str) -> None:
     assert rows[0]["rank"] == "1" and rows[0]["reasons"]
 
 
-def test_a_coordinators_day_from_import_to_a_worrying_checkin(server: str, browser: Any) -> None:
-    """Import -> propose -> accept all -> undo -> accept one -> the client's check-in with a
-    worrying comment -> that referral at the top of the coordinator's page."""
+def test_a_coordinators_day_from_import_to_a_worrying_checkin(
+    server: str, database: Path, browser: Any
+) -> None:
+    """A consultation request waiting -> import -> propose -> accept all -> undo -> accept one
+    -> the client's check-in with a worrying comment -> that referral at the top of the
+    coordinator's page; the queue and the audit log pass axe on the way."""
+    from playwright.sync_api import expect
+
+    from matcher.directory import load_directory
+    from matcher.triage import open_slots
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    slots = open_slots(load_directory(DATA / "therapists.csv"))
+    wanted = next(t for t, n in sorted(slots.items()) if n > 0)
+    # before the first import, as a client who asked from the app would be
+    Store(database).request_consultation("J.", "j@example.com", [wanted], prefs())
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -161,6 +180,9 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(server: str, brows
         page.get_by_role("button", name="Import the demo referral queue").click()
         page.get_by_text("Imported 80 new referral(s)").wait_for()
         page.get_by_text("held for the crisis protocol").wait_for()
+        page.get_by_role("heading", name="Consultation requests").wait_for()
+        settled(page)
+        _accessible(page, "queue after the import, with requests and held referrals")
 
         page.get_by_role("button", name="Propose assignments").click()
         accept_all = page.get_by_role("button", name=re.compile(r"^Accept all \d+ proposed"))
@@ -174,7 +196,9 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(server: str, brows
         page.get_by_role("button", name=re.compile(r"^Undo the last 'accept all'")).click()
         page.get_by_text(re.compile(r"^Undone: \d+ assignment")).wait_for()
         settled(page)
-        choose(page, "Referral", "R00031")  # the first proposal of the demo queue
+        # after the undo the review starts again at the first proposal of the demo queue
+        review = page.get_by_role("combobox", name="Referral", exact=True)
+        expect(review).to_have_value("R00031")
         settled(page)
         page.get_by_role("button", name="Accept", exact=True).click()
         page.get_by_text(re.compile(r" assigned to ")).first.wait_for()
@@ -225,6 +249,14 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(server: str, brows
         assert alarm_box is not None and held_box is not None
         assert alarm_box["y"] < held_box["y"]  # above even the crisis hold
         page.screenshot(path=str(ARTIFACTS / "queue-alarm.png"))
+        _accessible(page, "queue with a worrying check-in")
+
+        # by the menu, not a new page load: that would be a new session, signed out
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Audit log").click()
+        page.get_by_role("heading", name="Audit log").wait_for()
+        page.locator('[data-testid="stDataFrame"]').first.wait_for()
+        settled(page)
+        _accessible(page, "audit log")
     except BaseException:
         page.screenshot(path=str(ARTIFACTS / "failure-coordinator.png"))
         client.screenshot(path=str(ARTIFACTS / "failure-client.png"))
