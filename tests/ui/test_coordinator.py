@@ -67,6 +67,8 @@ def test_import_assign_accept_override_release_export(store: Store) -> None:
         queue.loc[queue["referral"].isin(proposal["referral"]), "status"]
     )
     assert proposal["proposed therapist"].ne("").sum() > 50
+    unassigned = proposal.loc[proposal["proposed therapist"].eq(""), "why / why not"]
+    assert len(unassigned) and all(why[:1].isupper() for why in unassigned)  # a sentence
 
     # override one referral with an alternate, with a reason
     first = at.selectbox(key="review").value

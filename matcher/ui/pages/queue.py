@@ -74,6 +74,11 @@ def client_label(referral: Referral) -> str:
     return f"{referral.referral_id} ({name})" if name else referral.referral_id
 
 
+def sentence(text: str) -> str:
+    """A reason written to follow "because" ("no therapist licensed in …") shown on its own."""
+    return text[:1].upper() + text[1:]
+
+
 def show_problems(problems: tuple[Problem, ...]) -> None:
     st.error(f"Nothing was imported: {count_problems(problems):,} problem(s) in the file.")
     st.dataframe(
@@ -399,7 +404,7 @@ if proposal:
                 "match": [f"{o.match.score:.0%}" if o.match else "" for o in proposal],
                 "why / why not": [
                     explain(o.match, o.referral.preferences).reasons[0] if o.match
-                    else describe_unassigned(o.unassigned, o.referral.preferences)  # type: ignore[arg-type]
+                    else sentence(describe_unassigned(o.unassigned, o.referral.preferences))  # type: ignore[arg-type]
                     for o in proposal
                 ],
                 "alternates": ["; ".join(f"{therapist_name(c.therapist_id)} ({c.score:.0%})"
@@ -446,7 +451,8 @@ if proposal:
             decide(partial(accept, db, state, pick, match.therapist_id, actor, match.score),
                    f"{who} assigned to {therapist_name(match.therapist_id)}.")  # fmt: skip
     elif outcome.unassigned is not None:
-        st.warning(plain(describe_unassigned(outcome.unassigned, outcome.referral.preferences)))
+        st.warning(plain(sentence(describe_unassigned(outcome.unassigned,
+                                                      outcome.referral.preferences))))  # fmt: skip
     others = matches_for(state, directory, outcome.referral,
                          [c.therapist_id for c in outcome.alternates])  # fmt: skip
     if others:
