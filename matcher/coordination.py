@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+import pandas as pd
+
 from matcher.checkins import CheckIn, RuptureState, rupture_state, worrying
 from matcher.directory import Directory
 from matcher.referrals import Referral
 from matcher.scoring import Match, assess, match_at, rank
 from matcher.store import OFFER_DAYS, BatchBooking, Booking, BookingRequest, Offer, Store
+from matcher.store import export_day as store_export_day
 from matcher.triage import Outcome, Progress, open_slots, queue_order, triage
 
 HOLD_OPTIONS = 5  # therapists offered for a referral assigned by hand after the crisis protocol
@@ -170,6 +173,27 @@ class QueueState:
         if 1 not in days or 2 not in days:
             return None
         return (days[2] - days[1]).days
+
+
+def export_day(store: Store, state: QueueState, directory: Directory, day: date) -> pd.DataFrame:
+    """The decisions of ``day`` (UTC) for the coordinator's CSV: with the client's and the
+    therapist's names, and the match as the screen shows it ("79%"), not a raw score."""
+    table = store_export_day(store, day)
+    by_id = state.by_id
+    names = directory.text["name"]
+    table.insert(
+        1, "client", [by_id[r].client_name if r in by_id else "" for r in table["referral_id"]]
+    )
+    table.insert(
+        3,
+        "therapist",
+        [
+            str(names[directory.row_of[t]]) if t in directory.row_of else ""
+            for t in table["therapist_id"]
+        ],
+    )
+    table["score"] = [f"{s:.0%}" if s == s and s is not None else "" for s in table["score"]]
+    return table.rename(columns={"score": "match"})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from matcher.coordination import (
     accept,
     accept_all,
     answer_offer,
+    export_day,
     matches_for,
     needs_confirmation,
     propose,
@@ -385,3 +386,24 @@ def test_contacts_count_offers_and_whether_a_first_session_followed(
     store.record_checkin(booking.checkin_code, therapist, 1, dict.fromkeys(V.ITEMS, 4))
     [seen] = store.contacts()
     assert seen.first_session is True and seen.days_to_offer >= 0
+
+
+def test_the_days_export_names_people_and_rounds_as_the_screen_does(
+    store: Store, demo: Directory
+) -> None:
+    from datetime import UTC, datetime
+
+    reference, therapist = _request(store, demo)
+    state = QueueState.from_store(store, demo, TODAY)
+    rid = state.with_status(Status.WAITING)[0].referral_id
+    [outcome] = propose(state, demo, [rid])
+    assert outcome.match is not None
+    accept(store, state, rid, outcome.match.therapist_id, "ana", score=outcome.match.score)
+    accept(store, state, reference, therapist, "ana", kind="override", reason="asked for")
+    table = export_day(store, QueueState.from_store(store, demo, TODAY), demo,
+                       datetime.now(UTC).date())  # fmt: skip
+    assert list(table["referral_id"]) == [rid, reference]
+    assert list(table["client"]) == ["", "Sam"]
+    assert table.loc[0, "therapist"] == outcome.match.name
+    assert table.loc[0, "match"] == f"{outcome.match.score:.0%}" and table.loc[1, "match"] == ""
+    assert "score" not in table

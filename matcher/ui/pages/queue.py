@@ -20,6 +20,7 @@ from matcher.coordination import (
     accept,
     accept_all,
     answer_offer,
+    export_day,
     hold_options,
     matches_for,
     needs_confirmation,
@@ -43,7 +44,7 @@ from matcher.referrals import Referral, read_referrals
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput, Problem, count_problems
 from matcher.scoring import Match
-from matcher.store import OFFER_DAYS, StoreError, export_day
+from matcher.store import OFFER_DAYS, StoreError
 from matcher.triage import Outcome
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import DEMO_REFERRALS, current_directory, plain
@@ -179,7 +180,8 @@ if held:
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
         for r in held:
             due = state.review_by(r)
-            line = f"{client_label(r)} {r.contact} — review by {due.isoformat() if due else ''}"
+            who = " ".join(part for part in (client_label(r), r.contact) if part)
+            line = f"{who} — review by {due.isoformat() if due else ''}"
             if state.review_overdue(r):
                 st.error(plain(f"{line}: overdue"), icon=":material/schedule:")
             else:
@@ -261,8 +263,9 @@ if requests:
         rid = r.referral_id
         with st.container(border=True):
             # plain() escapes asterisks, so the bold is ours, outside the client's text
-            st.markdown(f"**{plain(client_label(r))}** · " + plain(f"{r.contact} · waiting "
-                        f"{r.waiting_days(today)} day(s)"))  # fmt: skip
+            waited = r.waiting_days(today)
+            since = "asked today" if waited == 0 else f"waiting {waited} day(s)"
+            st.markdown(f"**{plain(client_label(r))}** · " + plain(f"{r.contact} · {since}"))
             st.markdown(plain("Asked for: " + ", ".join(therapist_name(t) for t in r.chosen)))
             offer = state.offers.get(rid)
             if offer is not None:
@@ -507,7 +510,7 @@ with st.expander("Release an assignment (gives the slot back)"):
 
 st.header("Export")
 day = datetime.now(UTC).date()
-todays = export_day(db, day)
+todays = export_day(db, state, directory, day)
 st.caption(f"{len(todays)} decision(s) recorded today ({day.isoformat()}, UTC).")
 st.download_button(
     "Download today's assignments (CSV)",
