@@ -215,7 +215,7 @@ def test_a_request_before_the_first_import_leaves_the_import_open_and_all_to_ass
     reference = store.request_consultation("Jo", "jo@example.org", [wanted], prefs())
     at = signed_in()
     assert at.expander[0].proto.expanded  # "Import referrals", with only a self-referral
-    header = next(m.value.replace("\\", "") for m in at.markdown if "waiting" in m.value)
+    header = next(m.value.replace("\\", "") for m in at.markdown if "asked today" in m.value)
     assert header.startswith(f"**{reference} (Jo)** · ")  # bold, not asterisks on screen
     assert at.multiselect(key="to_assign").value == [reference]
     click(at, "import_demo")
