@@ -34,3 +34,22 @@ def test_importing_and_ranking_loads_no_streamlit() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_launcher_starts_without_the_engine_and_the_package_names_still_work() -> None:
+    code = (
+        "import sys, matcher.serve\n"
+        "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules, 'engine loaded'\n"
+        "import matcher\n"
+        "assert set(matcher.__all__) <= set(dir(matcher))\n"
+        "from matcher import Directory, rank\n"
+        "assert rank.__module__ == 'matcher.scoring' and Directory.__name__ == 'Directory'\n"
+        "try:\n"
+        "    matcher.nonexistent\n"
+        "except AttributeError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('an unknown name was found')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
