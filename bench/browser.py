@@ -32,13 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from matcher.serve import START_TIMEOUT_S, started, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -77,17 +78,11 @@ def _server(root: Path, directory: Path | None) -> Iterator[tuple[subprocess.Pop
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read().strip() == b"ok":
-                        break
-            except OSError:
-                time.sleep(0.05)
+        if not started(url, server, START_TIMEOUT_S):
+            raise SystemExit("the app's server did not start (or stopped)")
         yield server, url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process(server)
 
 
 SAFETY = "Are you having thoughts of ending your life, or of harming someone else?"

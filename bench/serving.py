@@ -52,11 +52,11 @@ from typing import Any
 import numpy as np
 
 from bench.browser import _cpu_seconds, _port
+from matcher.serve import START_TIMEOUT_S, answers, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = "North Carolina (NC)"
 CONCERN = "anxiety"
-START_TIMEOUT_S = 120.0
 STEP_TIMEOUT_S = 120.0
 XSRF_COOKIE = "_streamlit_xsrf"
 
@@ -120,26 +120,14 @@ def running(layout: str, folder: Path) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(url) or (status is not None and not status.exists()):
+        while not answers(url) or (status is not None and not status.exists()):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the server ({layout}) did not start; see {log.name}")
             time.sleep(0.2)
         yield Server(url, process, status)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-            return bool(answer.read().strip() == b"ok")
-    except OSError:
-        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,12 +163,12 @@ def record(url: str) -> list[bytes]:
         page.on("websocket", lambda socket: socket.on("framesent", keep))
         page.goto(url)
         page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
-        e2e._settled(page)
-        e2e._choose(page, "Your state (therapists must be licensed where you live)", STATE)
-        e2e._settled(page)
-        e2e._choose(page, "What would you like help with? Choose any that fit.", CONCERN)
+        e2e.settled(page)
+        e2e.choose(page, "Your state (therapists must be licensed where you live)", STATE)
+        e2e.settled(page)
+        e2e.choose(page, "What would you like help with? Choose any that fit.", CONCERN)
         page.keyboard.press("Escape")
-        e2e._settled(page)
+        e2e.settled(page)
         pressed = len(sent)
         page.get_by_role("button", name="Show my matches").click()
         page.locator('[data-testid="stMetric"]').first.wait_for()
@@ -331,9 +319,9 @@ def browser_round(server: Server, clients: int, browser: Any) -> dict[str, Any]:
             pages.append(page)
         for page in pages:
             page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
-            e2e._settled(page)
-            e2e._choose(page, "Your state (therapists must be licensed where you live)", STATE)
-            e2e._choose(page, "What would you like help with? Choose any that fit.", CONCERN)
+            e2e.settled(page)
+            e2e.choose(page, "Your state (therapists must be licensed where you live)", STATE)
+            e2e.choose(page, "What would you like help with? Choose any that fit.", CONCERN)
             page.keyboard.press("Escape")
         cpu, load = server.cpu_seconds(), os.getloadavg()[0]
         chromium = _descendants_cpu(exclude=set(server.pids()))
@@ -353,11 +341,12 @@ def browser_round(server: Server, clients: int, browser: Any) -> dict[str, Any]:
 
 
 def _e2e() -> Any:
-    """The e2e test's helpers (flags, picking an option, waiting for a rerun), used as they are;
-    imported by name so the type checker does not follow it into the test suite."""
+    """The browser tests' helpers (tests/browsing.py: flags, picking an option, waiting for a
+    rerun), used as they are; imported by name so the type checker does not follow it into the
+    test suite."""
     import importlib
 
-    return importlib.import_module("tests.e2e.test_browser")
+    return importlib.import_module("tests.browsing")
 
 
 def _descendants_cpu(exclude: set[int]) -> float:

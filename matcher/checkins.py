@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from matcher import vocabulary as V
 from matcher.directory import Directory
@@ -187,7 +188,7 @@ def read_checkins(source: Source, directory: Directory | None = None) -> list[Im
     rows = [
         ImportedCheckIn(
             str(row["therapist_id"]), row["date"].date(), int(row["session"]),
-            {item: int(row[item]) for item in V.ITEMS if row[item] == row[item]},  # NaN: skipped
+            {item: int(row[item]) for item in V.ITEMS if pd.notna(row[item])},  # blank: skipped
         )
         for row in table.to_dict("records")
     ]  # fmt: skip

@@ -192,7 +192,7 @@ def export_day(store: Store, state: QueueState, directory: Directory, day: date)
             for t in table["therapist_id"]
         ],
     )
-    table["score"] = [f"{s:.0%}" if s == s and s is not None else "" for s in table["score"]]
+    table["score"] = [f"{s:.0%}" if pd.notna(s) else "" for s in table["score"]]
     return table.rename(columns={"score": "match"})
 
 

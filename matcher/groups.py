@@ -523,10 +523,6 @@ class AvailabilityFacts:
         return since is None or since > V.STALE_AFTER_DAYS
 
 
-def _soon(wait: Float | float) -> Any:
-    return 1.0 / (1.0 + np.asarray(wait) / V.OPENING_HALF_DAYS)
-
-
 def _trust(age: Float | float) -> Any:
     return np.clip(1.0 - (np.asarray(age) - FRESH_DAYS) / (FORGOTTEN_DAYS - FRESH_DAYS), 0.0, 1.0)
 
@@ -540,7 +536,7 @@ class Availability(Group[AvailabilityFacts]):
         wait = np.where(opening == NO_DAY, V.OPENING_HALF_DAYS, np.maximum(opening - day, 0))
         confirmed = d.confirmed[rows].astype(np.int64)
         age = np.where(confirmed == NO_DAY, FORGOTTEN_DAYS, day - confirmed)
-        listing = _soon(wait) * (0.5 + 0.5 * _trust(age))
+        listing = R.soon(wait) * (0.5 + 0.5 * _trust(age))
         return np.asarray(listing if d.reach is None else listing + d.reach.term(rows))
 
     def facts(self, d: Directory, p: Preferences, row: int, today: date) -> AvailabilityFacts:
@@ -569,7 +565,7 @@ class Availability(Group[AvailabilityFacts]):
         wait = V.OPENING_HALF_DAYS if facts.days_to_opening is None else facts.days_to_opening
         since = facts.days_since_confirmed
         age = FORGOTTEN_DAYS if since is None else since
-        return float(_soon(wait) * (0.5 + 0.5 * _trust(age))) + facts.reach_term
+        return float(R.soon(wait) * (0.5 + 0.5 * _trust(age))) + facts.reach_term
 
     def reasons(self, facts: AvailabilityFacts, p: Preferences) -> list[str]:
         if facts.next_opening is None or facts.days_to_opening is None:

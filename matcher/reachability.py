@@ -57,7 +57,9 @@ class Reachability:
                     self.typical_days, self.typical_share)  # fmt: skip
 
 
-def _soon(days: Any) -> Any:
+def soon(days: Any) -> Any:
+    """How soon ``days`` away is, 1 (now) falling to 1/2 at V.OPENING_HALF_DAYS: the one
+    measure of waiting, for a listed opening (``groups.Availability``) and for an offer."""
     return 1.0 / (1.0 + np.asarray(days, dtype=np.float64) / V.OPENING_HALF_DAYS)
 
 
@@ -72,7 +74,7 @@ def term(
     offers = np.asarray(offers, dtype=np.float64)
     settled = np.asarray(settled, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        speed = np.where(offers > 0, _soon(np.nan_to_num(days)) - _soon(typical_days), 0.0)
+        speed = np.where(offers > 0, soon(np.nan_to_num(days)) - soon(typical_days), 0.0)
         share = np.where(settled > 0, np.asarray(followed) / settled - typical_share, 0.0)
     speed_weight = offers / (offers + K)
     share_weight = settled / (settled + K)

@@ -140,12 +140,34 @@ def start(child: Child) -> None:
     )
 
 
-def _answers(port: int) -> bool:
+def answers(url: str) -> bool:
+    """Whether the Streamlit server at ``url`` answers its health check now."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
             return bool(answer.read().strip() == b"ok")
     except OSError:
         return False
+
+
+def started(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    """Wait (blocking) until the server ``process`` answers at ``url``: False once it has
+    exited or ``timeout_s`` passed. For the benches and tests that start one server."""
+    deadline = time.monotonic() + timeout_s
+    while not answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """Ask one server process to stop; kill it if it has not within ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 async def wait_healthy(
@@ -159,7 +181,7 @@ async def wait_healthy(
         if child.process.poll() is not None:
             raise ServeError(f"server process {child.index} exited with code "
                              f"{child.process.returncode} while starting (see its messages above)")  # fmt: skip
-        if await asyncio.to_thread(_answers, child.port):
+        if await asyncio.to_thread(answers, f"http://127.0.0.1:{child.port}"):
             child.up = True
             return
         if time.monotonic() > deadline:

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 import pytest
 
 from matcher import serve
-from matcher.serve import Child, Proxy, ServeError, browser_key, closing, parse_head
+from matcher.serve import Child, Proxy, ServeError, answers, browser_key, closing, parse_head
 from matcher.store import Store
 from tests.browsing import choose, free_port, settled
 from tests.conftest import ROOT
@@ -45,14 +44,6 @@ class Launcher:
     def children(self) -> list[dict[str, Any]]:
         children: list[dict[str, Any]] = json.loads(self.status.read_text())["children"]
         return children
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-            return bool(answer.read().strip() == b"ok")
-    except OSError:
-        return False
 
 
 def _eventually(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
@@ -87,7 +78,7 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
     found = Launcher(process, f"http://127.0.0.1:{port}", status, log, database)
     try:
         deadline = time.monotonic() + 90
-        while not (status.exists() and _answers(found.url)):
+        while not (status.exists() and answers(found.url)):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"matcher.serve did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
@@ -163,7 +154,7 @@ def test_both_children_serve(launcher: Launcher) -> None:
     assert len(children) == 2 and len({c["pid"] for c in children}) == 2
     for child in children:
         assert child["up"] and _alive(child["pid"])
-        assert _answers(f"http://127.0.0.1:{child['port']}")
+        assert answers(f"http://127.0.0.1:{child['port']}")
 
 
 def _open_intake(browser: Any, url: str) -> tuple[Any, Any]:
@@ -268,7 +259,7 @@ def test_a_child_that_dies_is_restarted(launcher: Launcher) -> None:
     os.kill(victim["pid"], signal.SIGKILL)
     _eventually(lambda: (c := launcher.children()[0])["up"] and c["pid"] != victim["pid"]
                 and c["restarts"] == 1, "the child restarted", timeout_s=60)  # fmt: skip
-    assert _answers(f"http://127.0.0.1:{victim['port']}") and _answers(launcher.url)
+    assert answers(f"http://127.0.0.1:{victim['port']}") and answers(launcher.url)
 
 
 def test_stopping_the_launcher_stops_every_child(launcher: Launcher) -> None:
@@ -278,7 +269,7 @@ def test_stopping_the_launcher_stops_every_child(launcher: Launcher) -> None:
     launcher.process.send_signal(signal.SIGINT)  # Ctrl-C
     assert launcher.process.wait(timeout=30) == 0
     _eventually(lambda: not any(_alive(pid) for pid in pids), "every child stopped", 15)
-    assert not any(_answers(f"http://127.0.0.1:{port}") for port in ports)
+    assert not any(answers(f"http://127.0.0.1:{port}") for port in ports)
     log = launcher.log.read_text()
     assert "matcher.serve: stopped (process 0:" in log
     # The proxy says counts only: no address, path, reference or name from any request.

@@ -13,14 +13,13 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from matcher.serve import started, stop_process
 from matcher.store import Store
 from tests.browsing import choose, free_port, settled
 from tests.conftest import DATA, ROOT, prefs
@@ -52,24 +51,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, database: Path) -> Iterator
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+        if not started(url, process, 90):
+            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, timeout_s=20)
 
 
 def test_intake_to_results_to_comparison_to_download(server: str, browser: Any) -> None:
