@@ -152,7 +152,8 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(60_000)
-    client = context.new_page()  # another tab: its own session, no sign-in
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    client = phone.new_page()  # the client, on a phone: their own session, no sign-in
     client.set_default_timeout(60_000)
     try:
         page.goto(f"{server}/queue")
@@ -217,8 +218,18 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(
             "I don't feel safe going back there"
         )
         client.get_by_role("button", name="Send my check-in").click()
-        client.get_by_text("Your check-in was received").wait_for()
-        client.get_by_text("988").first.wait_for()  # the crisis box: the comment called for it
+        from playwright.sync_api import expect
+
+        thanks = client.get_by_text("Your check-in was received")
+        crisis = client.get_by_text("988").first  # the crisis box: the comment called for it
+        # Right below the button just pressed, where the client is looking: the crisis box
+        # first, in view, then the thanks.
+        expect(crisis).to_be_in_viewport()
+        thanks.wait_for()
+        seen, help_box = thanks.bounding_box(), crisis.bounding_box()
+        assert seen is not None and help_box is not None
+        assert help_box["y"] < seen["y"]  # the crisis box first
+        client.screenshot(path=str(ARTIFACTS / "phone-checked-in.png"))
 
         # back to the coordinator: the referral is now first on the page, with the crisis steps
         page.bring_to_front()
@@ -248,6 +259,7 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(
         client.screenshot(path=str(ARTIFACTS / "failure-client.png"))
         raise
     finally:
+        phone.close()
         context.close()
 
 

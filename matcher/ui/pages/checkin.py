@@ -85,26 +85,6 @@ directory, _ = current_directory()
 row = directory.row_of.get(therapist_id)
 name = str(directory.text["name"][row]) if row is not None else therapist_id
 
-if st.session_state.get("checked_in"):
-    st.success("Thank you. Your check-in was received.")
-    st.header("Now, for yourself")
-    st.markdown("After your sessions so far, ask yourself:")
-    st.markdown("\n".join(f"- {item.self_check}" for item in V.RAPPORT_ITEMS))
-    st.markdown(
-        "**If some answers are no,** say so to your therapist. Asking for and using your "
-        "feedback is part of good therapy, and it lets a strained relationship be repaired. "
-        "If things still do not improve, ask your clinic's coordinator for a different "
-        "therapist: a rematch is a normal request, not a failure."
-    )
-    if st.session_state.get("checked_in") == "worrying":
-        crisis_resources()  # only when the answers call for it
-    else:
-        st.caption(plain(W.HELP_IS_THERE))
-    if st.button("Check in about another session", key="again"):
-        st.session_state.pop("checked_in", None)
-        st.rerun()
-    st.stop()
-
 try:
     history = store().checkins_for(code)
 except STORE_FAILURES:
@@ -164,4 +144,31 @@ if sent:
         st.stop()
     sent_checkin = CheckIn(therapist_id, int(session), ratings, date.today(), comment)
     st.session_state["checked_in"] = "worrying" if worrying(sent_checkin) else "fine"
-    st.rerun()
+
+
+def start_again() -> None:
+    """A fresh form for another session (runs before the widgets are drawn)."""
+    for key in ["checked_in", "checkin_comment", *(f"rate_{item}" for item in V.ITEMS)]:
+        st.session_state.pop(key, None)
+    st.session_state.pop("checkin_session", None)  # back to the next session's number
+
+
+# The thank-you comes right below the button just pressed, where the client is looking (a new
+# page or a rerun would keep the long form's scroll position and open it out of sight).
+outcome = st.session_state.get("checked_in")
+if outcome is not None:
+    if outcome == "worrying":
+        crisis_resources()  # only when the answers call for it, and then first
+    st.success("Thank you. Your check-in was received.")
+    st.header("Now, for yourself")
+    st.markdown("After your sessions so far, ask yourself:")
+    st.markdown("\n".join(f"- {item.self_check}" for item in V.RAPPORT_ITEMS))
+    st.markdown(
+        "**If some answers are no,** say so to your therapist. Asking for and using your "
+        "feedback is part of good therapy, and it lets a strained relationship be repaired. "
+        "If things still do not improve, ask your clinic's coordinator for a different "
+        "therapist: a rematch is a normal request, not a failure."
+    )
+    if outcome != "worrying":
+        st.caption(plain(W.HELP_IS_THERE))
+    st.button("Check in about another session", key="again", on_click=start_again)
