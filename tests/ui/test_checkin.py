@@ -84,6 +84,9 @@ def test_the_same_session_twice_is_refused(code: str) -> None:
     at = send(enter(on_page(CHECKIN), code), 1)
     at.button(key="again").click()
     at.run()
+    assert all(r.value is None for r in at.radio)  # a fresh form: nothing carried over
+    assert at.text_area(key="checkin_comment").value == ""
+    assert not at.success  # the thanks belonged to the check-in sent
     send(at, 1)
     assert "already has a check-in" in at.error[0].value.replace("\\", "")
 
