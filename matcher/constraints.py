@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from matcher import vocabulary as V
-from matcher.directory import Bool, Directory, Float, Index, Scope
+from matcher.directory import Bool, Columns, Directory, Float, Index, Scope
 from matcher.preferences import Location, Payment, Preferences
 from matcher.words import KM_PER_MILE
 
@@ -86,7 +86,7 @@ class Reach:
         out = np.full(self.rows.size, np.nan)
         if self.p.location is not None:
             where = np.flatnonzero(self.in_person)  # only where it can matter
-            out[where] = distance_km(self.d, self.rows[where], self.p.location)
+            out[where] = distance_km(self.scope.block, where, self.p.location)
         return out
 
     def km_at(self, rows: Index) -> Float:
@@ -94,8 +94,9 @@ class Reach:
         return self.km[np.searchsorted(self.rows, rows)]
 
 
-def distance_km(d: Directory, rows: Index, location: Location) -> Float:
-    """Great-circle distance from the client to each therapist in ``rows`` (NaN if unknown)."""
+def distance_km(d: Columns, rows: Index, location: Location) -> Float:
+    """Great-circle distance from the client to each therapist at ``rows`` of ``d`` (a
+    directory or a state's block; NaN if unknown)."""
     lat = np.radians(d.numbers["lat"][rows])
     lon = np.radians(d.numbers["lon"][rows])
     lat0, lon0 = np.radians(location.lat), np.radians(location.lon)

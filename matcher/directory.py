@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -158,6 +158,25 @@ class Directory:
         code = self.tags["states"].codes.get(state.lower())
         return _NO_ROWS if code is None else self.state_rows[code]
 
+    def block(self, state: str) -> Block:
+        """The columns of the therapists licensed in ``state``, packed (see :class:`Block`);
+        gathered on the state's first client and kept (about 230 bytes a licence)."""
+        key = state.lower()
+        found = self._blocks.get(key)
+        if found is None:  # two threads may both build it; either copy is the same
+            found = self._blocks[key] = Block.of(self, self.licensed_in(state))
+        return found
+
+    @cached_property
+    def _blocks(self) -> dict[str, Block]:
+        return {}
+
+    @cached_property
+    def standing(self) -> Float:
+        """(n, 9) column-major: rapport relative to the directory's mean, in between-therapist
+        SDs (0 without check-ins): what the rapport group weighs."""
+        return _frozen(np.asfortranarray(_standing(self.rapport, self.prior)))
+
     @property
     def directory_mean(self) -> Float:
         """(9,) what a therapist without check-ins is expected to get on each item."""
@@ -211,6 +230,93 @@ class Directory:
         return _replace(self, reach=measured)
 
 
+class Columns(Protocol):
+    """The columns scoring reads (``groups.Group.similarity``): a whole :class:`Directory`,
+    indexed by directory row, or one state's :class:`Block`, indexed by position in it."""
+
+    @property
+    def tags(self) -> Mapping[str, TagSet]: ...
+    @property
+    def numbers(self) -> Mapping[str, Float]: ...
+    @property
+    def flags(self) -> Mapping[str, Bool]: ...
+    @property
+    def gender(self) -> npt.NDArray[np.int8]: ...
+    @property
+    def style(self) -> Float: ...
+    @property
+    def standing(self) -> Float: ...
+    @property
+    def next_opening(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def confirmed(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def reach(self) -> Reachability | None: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """The columns rules and scoring read, packed for the therapists licensed in one state.
+
+    Those therapists are scattered through the directory (7 % of it for a median state at 1M),
+    so reading their values from the directory's columns pulls a cache line, often a page,
+    per value. A block holds each column gathered once, contiguous, in ``rows`` order: a rule
+    reads it front to back and scoring gathers eligible positions from a few megabytes. Built
+    on a state's first client and kept with the directory (``Directory.block``); values are the
+    directory's own, so every result is the same bit for bit. Read-only: clients share it.
+    """
+
+    rows: Index  # directory rows, ascending: position i of every column is row rows[i]
+    tags: Mapping[str, TagSet]
+    numbers: Mapping[str, Float]
+    flags: Mapping[str, Bool]
+    gender: npt.NDArray[np.int8]
+    style: Float  # (m, 4) column-major: one axis is one contiguous column
+    standing: Float  # (m, 9) column-major: rapport relative to the directory (see Directory)
+    next_opening: npt.NDArray[np.int32]
+    confirmed: npt.NDArray[np.int32]
+    reach: Reachability | None
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    @property
+    def nbytes(self) -> int:
+        arrays: list[npt.NDArray[Any]] = [self.rows, self.gender, self.style, self.standing]
+        arrays += [self.next_opening, self.confirmed, *self.numbers.values()]
+        arrays += [*self.flags.values()]
+        arrays += [t.bits for t in self.tags.values()]
+        return sum(a.nbytes for a in arrays)
+
+    @classmethod
+    def of(cls, d: Directory, rows: Index) -> Block:
+        reach = d.reach
+        if reach is not None:
+            reach = dataclasses.replace(
+                reach,
+                offers=reach.offers[rows],
+                days=reach.days[rows],
+                settled=reach.settled[rows],
+                followed=reach.followed[rows],
+            )
+        return cls(
+            rows=rows,
+            tags={
+                name: TagSet(t.vocabulary, _frozen(np.ascontiguousarray(t.bits.T[:, rows]).T))
+                for name, t in d.tags.items()
+                if name != "states"  # the block is one state
+            },
+            numbers={name: _frozen(values[rows]) for name, values in d.numbers.items()},
+            flags={name: _frozen(values[rows]) for name, values in d.flags.items()},
+            gender=_frozen(d.gender[rows]),
+            style=_frozen(np.asfortranarray(d.style[rows])),
+            standing=_frozen(np.asfortranarray(_standing(d.rapport[rows], d.prior))),
+            next_opening=_frozen(d.next_opening[rows]),
+            confirmed=_frozen(d.confirmed[rows]),
+            reach=reach,
+        )
+
+
 class Scope:
     """The therapists licensed in one state, and each column test over them, computed once.
 
@@ -223,7 +329,8 @@ class Scope:
 
     def __init__(self, directory: Directory, state: str) -> None:
         self.d, self.state = directory, state
-        self.rows = directory.licensed_in(state)
+        self.block = directory.block(state)
+        self.rows = self.block.rows
         self._memo: dict[tuple[str, ...], npt.NDArray[Any]] = {}
 
     def __len__(self) -> int:
@@ -233,7 +340,7 @@ class Scope:
         """Who holds ``tag`` in the list ``column``."""
         key = ("has", column, tag.lower())
         if key not in self._memo:
-            self._memo[key] = _frozen(self.d.tags[column].has(tag, self.rows))
+            self._memo[key] = _frozen(self.block.tags[column].has(tag))
         found: Bool = self._memo[key]
         return found
 
@@ -241,27 +348,19 @@ class Scope:
         """How many of ``tags`` each holds in the list ``column``."""
         key = ("count", column, *sorted(tag.lower() for tag in tags))
         if key not in self._memo:
-            self._memo[key] = _frozen(self.d.tags[column].count(tags, self.rows))
+            self._memo[key] = _frozen(self.block.tags[column].count(tags))
         held: npt.NDArray[np.uint8] = self._memo[key]
         return held
 
     def number(self, name: str) -> Float:
-        key = ("number", name)
-        if key not in self._memo:
-            self._memo[key] = _frozen(self.d.numbers[name][self.rows])
-        values: Float = self._memo[key]
-        return values
+        return self.block.numbers[name]
 
     def flag(self, name: str) -> Bool:
-        key = ("flag", name)
-        if key not in self._memo:
-            self._memo[key] = _frozen(self.d.flags[name][self.rows])
-        values: Bool = self._memo[key]
-        return values
+        return self.block.flags[name]
 
-    @cached_property
+    @property
     def gender(self) -> npt.NDArray[np.int8]:
-        return _frozen(self.d.gender[self.rows])
+        return self.block.gender
 
 
 def load_directory(source: Source, max_rows: int = MAX_ROWS) -> Directory:
@@ -339,6 +438,10 @@ def _with_rapport(directory: Directory, n: Int, mean: Float, prior: Prior) -> Di
         reliability=_frozen(measured.reliability),
         prior=prior,
     )
+
+
+def _standing(rapport: Float, prior: Prior) -> Float:
+    return np.asarray((rapport - prior.mean) / prior.spread)
 
 
 def _rows_per_tag(tags: TagSet) -> tuple[Index, ...]:

@@ -31,7 +31,7 @@ import numpy as np
 from matcher import reachability as R
 from matcher import vocabulary as V
 from matcher import words as W
-from matcher.directory import NO_DAY, Directory, Float, Index
+from matcher.directory import NO_DAY, Columns, Directory, Float, Index
 from matcher.preferences import Preferences
 
 EPOCH = date(1970, 1, 1)
@@ -50,7 +50,7 @@ class Group(ABC, Generic[F]):
     centred: ClassVar[bool] = True  # standardise over the eligible set (rapport: no)
 
     @abstractmethod
-    def similarity(self, d: Directory, p: Preferences, rows: Index, today: date) -> Float | None:
+    def similarity(self, d: Columns, p: Preferences, rows: Index, today: date) -> Float | None:
         """(m,) for ``rows``, or None when the client gave this group nothing to compare."""
 
     @abstractmethod
@@ -133,9 +133,12 @@ class Rapport(Group[RapportFacts]):
     name = "rapport"
     centred = False
 
-    def similarity(self, d: Directory, p: Preferences, rows: Index, today: date) -> Float:
-        standing = (d.rapport[rows] - d.prior.mean) / d.prior.spread
-        return np.asarray(standing @ item_weights(p))
+    def similarity(self, d: Columns, p: Preferences, rows: Index, today: date) -> Float:
+        weights = item_weights(p)
+        total = np.zeros(rows.size)
+        for item in np.flatnonzero(weights).tolist():  # no BLAS: its threads spin after a call
+            total += weights[item] * d.standing[:, item][rows]
+        return total
 
     def facts(self, d: Directory, p: Preferences, row: int, today: date) -> RapportFacts:
         weights = item_weights(p)
@@ -219,7 +222,7 @@ class ConcernFacts:
 class Concerns(Group[ConcernFacts]):
     name = "concerns"
 
-    def similarity(self, d: Directory, p: Preferences, rows: Index, today: date) -> Float | None:
+    def similarity(self, d: Columns, p: Preferences, rows: Index, today: date) -> Float | None:
         if not p.concerns:
             return None
         return np.asarray(d.tags["concerns"].count(p.concerns, rows) / len(p.concerns))
@@ -271,7 +274,7 @@ def recommended(concern: str, p: Preferences) -> tuple[str, ...]:
 class Approach(Group[ApproachFacts]):
     name = "approach"
 
-    def similarity(self, d: Directory, p: Preferences, rows: Index, today: date) -> Float | None:
+    def similarity(self, d: Columns, p: Preferences, rows: Index, today: date) -> Float | None:
         modalities = d.tags["modalities"]
         prefer = p.modalities.prefer
         fit: Float | None = None
@@ -352,13 +355,16 @@ class StyleFacts:
 class Style(Group[StyleFacts]):
     name = "style"
 
-    def similarity(self, d: Directory, p: Preferences, rows: Index, today: date) -> Float | None:
+    def similarity(self, d: Columns, p: Preferences, rows: Index, today: date) -> Float | None:
         lean = np.array(p.style.as_tuple(), dtype=np.float64)
         if not lean.any():
             return None
-        strength = np.abs(lean)
-        closeness = 1.0 - np.abs(d.style[rows] - lean) / (V.STYLE_MAX - V.STYLE_MIN)
-        return np.asarray(closeness @ (strength / strength.sum()))
+        share = np.abs(lean) / np.abs(lean).sum()
+        total = np.zeros(rows.size)
+        for axis in np.flatnonzero(lean).tolist():  # one contiguous column each (see Block)
+            gap = np.abs(d.style[:, axis][rows] - lean[axis])
+            total += share[axis] * (1.0 - gap / (V.STYLE_MAX - V.STYLE_MIN))
+        return total
 
     def facts(self, d: Directory, p: Preferences, row: int, today: date) -> StyleFacts:
         return StyleFacts(
@@ -415,7 +421,7 @@ def _wish(p: Preferences) -> tuple[str | None, tuple[str, ...]]:
 class Identity(Group[IdentityFacts]):
     name = "identity"
 
-    def similarity(self, d: Directory, p: Preferences, rows: Index, today: date) -> Float | None:
+    def similarity(self, d: Columns, p: Preferences, rows: Index, today: date) -> Float | None:
         gender, identities = _wish(p)
         parts: list[Float] = []
         if gender is not None:
@@ -530,7 +536,7 @@ def _trust(age: Float | float) -> Any:
 class Availability(Group[AvailabilityFacts]):
     name = "availability"
 
-    def similarity(self, d: Directory, p: Preferences, rows: Index, today: date) -> Float:
+    def similarity(self, d: Columns, p: Preferences, rows: Index, today: date) -> Float:
         day = (today - EPOCH).days
         opening = d.next_opening[rows].astype(np.int64)
         wait = np.where(opening == NO_DAY, V.OPENING_HALF_DAYS, np.maximum(opening - day, 0))

@@ -33,7 +33,7 @@ from matcher import constraints as C
 from matcher import groups as G
 from matcher import vocabulary as V
 from matcher.constraints import Reach, Relaxation
-from matcher.directory import NO_DAY, Bool, Directory, Float, Index, Scope
+from matcher.directory import NO_DAY, Bool, Columns, Directory, Float, Index, Scope
 from matcher.preferences import Preferences
 
 BASELINE = 0.5  # the score of an average eligible therapist with unmeasured rapport
@@ -231,8 +231,9 @@ def assess(
     """
     masks, reach = C.masks(directory, preferences, scope=scope)
     eligible, excluded = C.funnel(masks, len(directory))
-    rows = reach.rows[eligible]
-    similarity, active = similarities(directory, preferences, rows, today)
+    positions = np.flatnonzero(eligible)  # in the state's block
+    rows = reach.rows[positions]
+    similarity, active = similarities(reach.scope.block, preferences, positions, today)
     weights = np.array(preferences.weights.as_tuple()) * active
     if weights.sum() <= 0:  # the client weighted only groups with nothing to compare
         weights = active.astype(np.float64)
@@ -252,13 +253,14 @@ def assess(
 
 
 def similarities(
-    directory: Directory, preferences: Preferences, rows: Index, today: date
+    columns: Columns, preferences: Preferences, rows: Index, today: date
 ) -> tuple[Float, npt.NDArray[np.bool_]]:
-    """(m, 6) similarity per group for ``rows``, and which groups are active for this client."""
+    """(m, 6) similarity per group for ``rows`` of ``columns`` (a directory, or a state's
+    block), and which groups are active for this client."""
     s = np.zeros((rows.size, len(G.GROUPS)))
     active = np.zeros(len(G.GROUPS), dtype=bool)
     for column, group in enumerate(G.GROUPS):
-        values = group.similarity(directory, preferences, rows, today)
+        values = group.similarity(columns, preferences, rows, today)
         if values is not None:
             s[:, column] = values
             active[column] = True

@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.testing import assert_array_equal
 
 from matcher import synth
 from matcher import vocabulary as V
@@ -22,7 +24,7 @@ from matcher.constraints import NAMES
 from matcher.directory import Directory, encode
 from matcher.preferences import Preferences
 from matcher.schema import DIRECTORY_FIELDS, parse_table
-from matcher.scoring import Ranking, rank, rank_many
+from matcher.scoring import Ranking, rank, rank_many, similarities
 from tests.conftest import TODAY
 from tests.test_scoring import preferences_strategy
 
@@ -160,3 +162,62 @@ def test_funnel_counts_every_therapist_of_the_directory_once(
     assert ranking.excluded == expected
     assert ranking.eligible == failed.count(None)
     assert sum(ranking.excluded.values()) + ranking.eligible == ranking.total == len(demo)
+
+
+# ---------------------------------------------------------------------------------------------
+# A state's packed block holds the directory's own values, so scoring from it is exact
+
+
+def test_a_block_holds_each_column_of_its_rows(several_states: Directory) -> None:
+    d = several_states
+    for state in ("CA", "NY", "ZZ"):
+        block = d.block(state)
+        rows = d.licensed_in(state)
+        assert block.rows is rows and len(block) == rows.size
+        for name, tags in block.tags.items():
+            assert tags.vocabulary == d.tags[name].vocabulary
+            assert (tags.bits == d.tags[name].bits[rows]).all(), name
+            assert tags.bits[:, 0].flags.c_contiguous  # one word is one contiguous column
+        assert "states" not in block.tags  # one state: nothing to test
+        for name, values in block.numbers.items():
+            assert_array_equal(values, d.numbers[name][rows])
+        for name, values in block.flags.items():
+            assert_array_equal(values, d.flags[name][rows])
+        assert_array_equal(block.gender, d.gender[rows])
+        assert_array_equal(block.style, d.style[rows])
+        assert_array_equal(block.standing, d.standing[rows])
+        assert_array_equal(block.next_opening, d.next_opening[rows])
+        assert_array_equal(block.confirmed, d.confirmed[rows])
+        assert block.style[:, 0].flags.c_contiguous and block.standing[:, 0].flags.c_contiguous
+        with pytest.raises(ValueError):
+            block.numbers["fee"][:1] = 0  # shared by every client of the state
+
+
+def test_a_block_is_built_once_per_directory_and_anew_for_new_checkins(
+    several_states: Directory,
+) -> None:
+    d = several_states
+    assert d.block("ca") is d.block("CA")
+    rows = d.licensed_in("CA")
+    counts = np.zeros(len(d), dtype=np.int64)
+    sums = np.zeros((len(d), 9))
+    counts[rows[0]], sums[rows[0]] = 3, 15.0  # three perfect check-ins for one therapist
+    rated = d.with_checkins(counts, sums)
+    assert rated.block("CA") is not d.block("CA")
+    assert rated.block("CA").standing[0, 0] > d.block("CA").standing[0, 0]
+    assert_array_equal(rated.block("CA").standing, rated.standing[rows])
+
+
+@given(p=clients(), seed=st.integers(0, 2**16))
+def test_scoring_from_a_block_equals_scoring_from_the_directory(
+    several_states: Directory, p: Preferences, seed: int
+) -> None:
+    """The same similarities, bit for bit, from the block's positions and the directory's rows
+    (a block gathered from the wrong rows, or a column out of order, makes this fail)."""
+    d = several_states
+    block = d.block(p.state)
+    positions = np.flatnonzero(np.random.default_rng(seed).random(len(block)) < 0.5)
+    from_block, active = similarities(block, p, positions, TODAY)
+    from_directory, same_active = similarities(d, p, block.rows[positions], TODAY)
+    assert_array_equal(active, same_active)
+    assert_array_equal(from_block, from_directory)
