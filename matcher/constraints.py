@@ -49,10 +49,10 @@ class Reach:
     def eased(self, preferences: Preferences) -> Reach:
         """The same facts for eased preferences, reusing whatever the easing leaves unchanged
         (no easing changes the state, so the scope and its tag tests stay; only some change the
-        location or format)."""
+        location or format). Distances measured for this client cover its wider easing."""
         other = Reach(self.d, preferences, self.scope)
         if (
-            "km" in self.__dict__
+            "_distances" in self.__dict__
             and preferences.location is not None
             and self.p.location is not None
         ):
@@ -60,8 +60,8 @@ class Reach:
                 self.p.location.lat,
                 self.p.location.lon,
             )
-            if same:
-                other.__dict__["km"] = self.__dict__["km"]
+            if same and preferences.location.max_km <= self._reach_km:
+                other.__dict__["_distances"] = self.__dict__["_distances"]
         return other
 
     def everyone(self) -> Bool:
@@ -80,18 +80,52 @@ class Reach:
     def telehealth(self) -> Bool:
         return self.scope.has("formats", "telehealth")
 
-    @cached_property
+    @property
     def km(self) -> Float:
-        """Distance to every in-person therapist in ``rows`` (NaN elsewhere or when unknown)."""
+        """Distance to each in-person therapist in ``rows`` who may be within the client's
+        reach; NaN for the rest (not in person, position unknown, or surely farther)."""
+        return self._distances[0]
+
+    @property
+    def _reach_km(self) -> float:
+        """The farthest any rule asks about: the client's limit, or its wider easing."""
+        location = self.p.location
+        if location is None:
+            return 0.0
+        wider = _wider(self.p)
+        return max(location.max_km, wider.location.max_km if wider and wider.location else 0.0)
+
+    @cached_property
+    def _distances(self) -> tuple[Float, Bool]:
+        """``km``, and where it was measured. A therapist whose latitude alone puts them
+        farther than ``_reach_km`` is surely farther (a great circle is at least as long as
+        its change in latitude), so only a band of latitudes is measured: for a 25-mile
+        search, a small part of a large state's in-person therapists."""
         out = np.full(self.rows.size, np.nan)
-        if self.p.location is not None:
-            where = np.flatnonzero(self.in_person)  # only where it can matter
-            out[where] = distance_km(self.scope.block, where, self.p.location)
-        return out
+        measured = np.zeros(self.rows.size, dtype=bool)
+        location = self.p.location
+        if location is not None:
+            band = np.degrees(self._reach_km / EARTH_RADIUS_KM) * (1 + 1e-6) + 1e-9
+            lat = self.scope.block.numbers["lat"]
+            measured = self.in_person & (np.abs(lat - location.lat) <= band)
+            where = np.flatnonzero(measured)
+            out[where] = distance_km(self.scope.block, where, location)
+        return out, measured
 
     def km_at(self, rows: Index) -> Float:
-        """``km`` of directory ``rows``, each one of ``self.rows``."""
-        return self.km[np.searchsorted(self.rows, rows)]
+        """The distance to each of directory ``rows`` (each one of ``self.rows``) when in
+        person, else NaN: from ``km`` where measured, else measured now (those few rows)."""
+        at = np.searchsorted(self.rows, rows)
+        if self.p.location is None:
+            return np.full(at.size, np.nan)
+        if "_distances" in self.__dict__:  # measured for the ranking
+            out = self.km[at]
+            missing = self.in_person[at] & ~self._distances[1][at]
+        else:  # a shortlist kept without its state's distances (triage): just these rows
+            out, missing = np.full(at.size, np.nan), self.in_person[at]
+        if missing.any():
+            out[missing] = distance_km(self.scope.block, at[missing], self.p.location)
+        return out
 
 
 def distance_km(d: Columns, rows: Index, location: Location) -> Float:

@@ -129,6 +129,9 @@ def _item_weights(priorities: tuple[int, ...]) -> Float:
     return weights
 
 
+_ITEM_INDEX = {item: j for j, item in enumerate(V.ITEMS)}
+
+
 class Rapport(Group[RapportFacts]):
     name = "rapport"
     centred = False
@@ -141,23 +144,27 @@ class Rapport(Group[RapportFacts]):
         return total
 
     def facts(self, d: Directory, p: Preferences, row: int, today: date) -> RapportFacts:
-        weights = item_weights(p)
         n = int(d.checkins_n[row])
+        priorities = p.priorities.as_tuple()
         ranked = p.priorities.ranked() or list(V.ITEMS)
-        spread = d.prior.spread
+        # One conversion per array, not one per value: a card reads nine items of each.
+        weights, prior, spread = (item_weights(p).tolist(), d.prior.mean.tolist(),
+                                  d.prior.spread.tolist())  # fmt: skip
+        estimate, sd = d.rapport[row].tolist(), d.rapport_sd[row].tolist()
+        mean = d.rapport_mean[row].tolist()
         items = tuple(
             ItemRating(
                 item=item,
-                priority=getattr(p.priorities, item),
-                weight=float(weights[j]),
-                estimate=float(d.rapport[row, j]),
-                sd=float(d.rapport_sd[row, j]),
-                mean=None if n == 0 else float(d.rapport_mean[row, j]),
-                prior=float(d.prior.mean[j]),
-                spread=float(spread[j]),
+                priority=priorities[j],
+                weight=weights[j],
+                estimate=estimate[j],
+                sd=sd[j],
+                mean=None if n == 0 else mean[j],
+                prior=prior[j],
+                spread=spread[j],
             )
             for item in ranked
-            for j in [V.ITEMS.index(item)]
+            for j in [_ITEM_INDEX[item]]
         )
         return RapportFacts(items, n, float(d.reliability[row]))
 

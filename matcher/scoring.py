@@ -257,7 +257,7 @@ def similarities(
 ) -> tuple[Float, npt.NDArray[np.bool_]]:
     """(m, 6) similarity per group for ``rows`` of ``columns`` (a directory, or a state's
     block), and which groups are active for this client."""
-    s = np.zeros((rows.size, len(G.GROUPS)))
+    s = np.zeros((rows.size, len(G.GROUPS)), order="F")  # a group's column is contiguous
     active = np.zeros(len(G.GROUPS), dtype=bool)
     for column, group in enumerate(G.GROUPS):
         values = group.similarity(columns, preferences, rows, today)
@@ -335,9 +335,9 @@ def match_at(d: Directory, p: Preferences, a: Assessment, position: int, today: 
         row=row,
         score=float(a.score[position]),
         baseline=BASELINE,
-        contributions={g: float(a.contributions[position, i]) for i, g in enumerate(V.GROUPS)},
-        similarity={g: float(a.similarity[position, i]) for i, g in enumerate(V.GROUPS)},
-        weights={g: float(a.weights[i]) for i, g in enumerate(V.GROUPS)},
+        contributions=dict(zip(V.GROUPS, a.contributions[position].tolist(), strict=True)),
+        similarity=dict(zip(V.GROUPS, a.similarity[position].tolist(), strict=True)),
+        weights=dict(zip(V.GROUPS, a.weights.tolist(), strict=True)),
         active=a.active,
         facts={group.name: group.facts(d, p, row, today) for group in G.GROUPS},
         practical=practical(d, p, row, a.reach),
@@ -349,9 +349,8 @@ def practical(d: Directory, p: Preferences, row: int, reach: Reach | None = None
     insurance = {tag.lower() for tag in d.tags["insurance"].tags_of(row)}
     km = np.nan
     if p.location is not None:  # from the ranking's distances when it has them, else this row's
-        known = reach is not None and "km" in reach.__dict__
         at = np.array([row])
-        km = float(reach.km_at(at)[0] if known and reach else C.distance_km(d, at, p.location)[0])
+        km = float(reach.km_at(at)[0] if reach is not None else C.distance_km(d, at, p.location)[0])
     return Practical(
         credentials=str(d.text["credentials"][row]),
         city=str(d.text["city"][row]),

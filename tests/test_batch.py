@@ -20,7 +20,7 @@ from numpy.testing import assert_array_equal
 
 from matcher import synth
 from matcher import vocabulary as V
-from matcher.constraints import NAMES
+from matcher.constraints import NAMES, Reach, distance_km
 from matcher.directory import Directory, encode
 from matcher.preferences import Preferences
 from matcher.schema import DIRECTORY_FIELDS, parse_table
@@ -221,3 +221,25 @@ def test_scoring_from_a_block_equals_scoring_from_the_directory(
     from_directory, same_active = similarities(d, p, block.rows[positions], TODAY)
     assert_array_equal(active, same_active)
     assert_array_equal(from_block, from_directory)
+
+
+@given(p=clients())
+def test_distances_skip_only_therapists_surely_out_of_reach(
+    several_states: Directory, p: Preferences
+) -> None:
+    """Distances are measured in a band of latitudes around the client; everyone left out is
+    farther than the client's limit and its wider easing, and ``km_at`` still gives anyone's
+    exact distance (a band too narrow, or a stale distance shown on a card, fails here)."""
+    d = several_states
+    reach = Reach(d, p)
+    exact = np.full(reach.rows.size, np.nan)
+    in_person = reach.in_person
+    if p.location is not None:
+        where = np.flatnonzero(in_person)
+        exact[where] = distance_km(d, reach.rows[where], p.location)
+    km, measured = reach.km, reach._distances[1]
+    assert_array_equal(km[measured], exact[measured])
+    skipped = in_person & ~measured & ~np.isnan(exact)
+    assert (exact[skipped] > reach._reach_km).all()
+    assert_array_equal(reach.km_at(reach.rows), exact)
+    assert_array_equal(Reach(d, p).km_at(reach.rows[::7]), exact[::7])  # before any ranking
