@@ -27,6 +27,7 @@ from matcher.schema import (
     MAX_ROWS,
     Source,
     load_table,
+    release_unused,
     source_name,
     split_words,
 )
@@ -369,7 +370,9 @@ def load_directory(source: Source, max_rows: int = MAX_ROWS) -> Directory:
     Raises schema.InvalidInput listing its problems when the file is not a valid directory.
     """
     table = load_table(source, DIRECTORY_FIELDS, DIRECTORY_RULES, max_rows)
-    return encode(table, source_name(source))
+    directory = encode(table, source_name(source))
+    release_unused()
+    return directory
 
 
 def encode(table: pd.DataFrame, source: str = "directory") -> Directory:

@@ -16,6 +16,8 @@ from matcher.schema import (
     DIRECTORY_RULES,
     InvalidInput,
     Problem,
+    load_table,
+    parse_table,
     read_table,
     validate_table,
 )
@@ -195,3 +197,15 @@ def test_the_vectorised_contact_check_agrees_with_the_per_value_one(
     checked = field.check(pd.Series(cells, dtype="string")).tolist()
     expected = [not c.strip() or valid_contact(kind, c) for c in cells]
     assert checked == expected
+
+
+def test_parsing_leaves_the_callers_text_and_loading_parses_the_same() -> None:
+    """``load_table`` parses its own frame in place (so each text column's memory goes as it
+    is parsed); ``parse_table`` must still leave a caller's frame as text."""
+    frame = read_table(DATA / "therapists.csv")
+    before = frame.copy()
+    typed = parse_table(frame, DIRECTORY_FIELDS)
+    pd.testing.assert_frame_equal(frame, before)
+    assert typed["fee"].dtype.kind == "f" and frame["fee"].dtype != typed["fee"].dtype
+    loaded = load_table(DATA / "therapists.csv", DIRECTORY_FIELDS, DIRECTORY_RULES)
+    pd.testing.assert_frame_equal(loaded, typed)
