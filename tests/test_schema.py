@@ -19,6 +19,7 @@ from matcher.schema import (
     load_table,
     parse_table,
     read_table,
+    to_number,
     validate_table,
 )
 from tests.conftest import DATA, table_of, therapist
@@ -209,3 +210,18 @@ def test_parsing_leaves_the_callers_text_and_loading_parses_the_same() -> None:
     assert typed["fee"].dtype.kind == "f" and frame["fee"].dtype != typed["fee"].dtype
     loaded = load_table(DATA / "therapists.csv", DIRECTORY_FIELDS, DIRECTORY_RULES)
     pd.testing.assert_frame_equal(loaded, typed)
+
+
+NUMBERISH = st.text(alphabet="0123456789.eE+- infaINFx,_", max_size=8)
+
+
+@given(cells=st.lists(st.one_of(NUMBERISH, st.floats(allow_nan=False).map(repr)), max_size=20))
+def test_numbers_parse_as_pandas_would_whether_or_not_every_cell_is_a_number(
+    cells: list[str],
+) -> None:
+    """``to_number`` parses with Arrow when every cell is a number and falls back to pandas
+    otherwise; either way the values and the blanks are pandas' own."""
+    column = pd.Series(cells, dtype="string")
+    stripped = column.str.strip()
+    expected = pd.to_numeric(stripped.where(stripped != ""), errors="coerce").astype("float64")
+    pd.testing.assert_series_equal(to_number(column), expected, check_exact=False, rtol=1e-15)
