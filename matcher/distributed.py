@@ -64,9 +64,10 @@ class DaskEngine:
         self,
         scheduler: str | None = None,
         workers: int = WORKERS,
-        timeout: float = CONNECT_TIMEOUT_S,
+        timeout: float | None = None,  # CONNECT_TIMEOUT_S
     ) -> None:
-        self.scheduler, self.workers, self.timeout = scheduler, workers, timeout
+        self.scheduler, self.workers = scheduler, workers
+        self.timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
         self._cluster: Any = None
         self._client: Any = None
         self._directory: Directory | None = None

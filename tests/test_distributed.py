@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from matcher import synth
+from matcher import distributed, synth
 from matcher.__main__ import main
 from matcher.directory import load_directory
 from matcher.referrals import read_referrals
@@ -92,10 +92,14 @@ def test_therapists_in_several_states_are_contested_across_state_blocks(
 
 
 def test_an_unreachable_scheduler_is_a_clear_error_and_nothing_is_written(
-    batch: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    batch: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     directory, referrals = batch
     out = tmp_path / "out.csv"
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT_S", 1.0)  # Dask retries until then
     # Port 9 (discard) on the loopback: nothing listens there.
     status = cli(directory, referrals, out, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
     err = capsys.readouterr().err
