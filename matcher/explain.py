@@ -25,7 +25,7 @@ from matcher import words as W
 from matcher.checkins import Rupture
 from matcher.directory import Directory
 from matcher.preferences import Preferences
-from matcher.scoring import Match, Ranking, Relaxation
+from matcher.scoring import TIE_DECIMALS, Match, Ranking, Relaxation
 from matcher.triage import Unassigned
 
 MIN_REASONS, MAX_REASONS = 2, 4
@@ -42,9 +42,12 @@ class Explanation:
 def explain(match: Match, preferences: Preferences) -> Explanation:
     """Two to four reasons, the largest shortfall, and what to check in the first sessions."""
     p = preferences
-    cited = [g for g in match.active if match.weights[g] > 0 and match.contributions[g] >= 0]
+    # Rounded as ties are (scoring.TIE_DECIMALS): a group on which every eligible therapist is
+    # alike contributes 0, give or take rounding, and is cited (or not) for what it is.
+    helped = {g: round(match.contributions[g], TIE_DECIMALS) for g in match.active}
+    cited = [g for g in match.active if match.weights[g] > 0 and helped[g] >= 0]
     reasons: list[str] = []
-    for name in sorted(cited, key=lambda g: -match.contributions[g]):
+    for name in sorted(cited, key=lambda g: -helped[g]):
         reasons.extend(G.BY_NAME[name].reasons(match.facts[name], p))
     if len(reasons) < MIN_REASONS:  # a weak match still says plainly what it has
         reasons.extend(_plain_facts(match))

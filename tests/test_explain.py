@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -111,3 +112,22 @@ def test_first_session_questions_follow_the_clients_priorities() -> None:
         V.ITEM_BY_KEY["honest"].self_check,
         V.ITEM_BY_KEY["seen"].self_check,
     )
+
+
+@given(p=preferences_strategy())
+def test_a_group_that_set_nobody_apart_is_cited_whatever_its_rounding(
+    demo: Directory, p: Preferences
+) -> None:
+    """A contribution of 0 give or take 1e-17 (every eligible therapist alike on that group,
+    then centred in floating point) is one fact: the reasons and their order do not depend on
+    the sign of the rounding error."""
+    for match in rank(demo, p, top=3, today=TODAY).matches:
+        near_zero = [g for g in match.active if abs(match.contributions[g]) < 1e-9]
+        if not near_zero:
+            continue
+        told = set()
+        for noise in (-1e-17, 0.0, 1e-17):
+            contributions = dict(match.contributions) | {g: noise for g in near_zero}
+            noisy = dataclasses.replace(match, contributions=contributions)
+            told.add(explain(noisy, p).reasons)
+        assert len(told) == 1
