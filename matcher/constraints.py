@@ -41,8 +41,8 @@ class Reach:
         self, directory: Directory, preferences: Preferences, scope: Scope | None = None
     ) -> None:
         self.d, self.p = directory, preferences
-        if scope is None or scope.state != preferences.state:
-            scope = Scope(directory, preferences.state)
+        if scope is None or scope.state != preferences.state or scope.d is not directory:
+            scope = Scope(directory, preferences.state)  # a scope of another directory is stale
         self.scope = scope
         self.rows = scope.rows
 
@@ -60,7 +60,7 @@ class Reach:
                 self.p.location.lat,
                 self.p.location.lon,
             )
-            if same and preferences.location.max_km <= self._reach_km:
+            if same and preferences.location.max_km <= self.reach_km:
                 other.__dict__["_distances"] = self.__dict__["_distances"]
         return other
 
@@ -87,7 +87,12 @@ class Reach:
         return self._distances[0]
 
     @property
-    def _reach_km(self) -> float:
+    def measured(self) -> Bool:
+        """Where ``km`` was measured: in person, with a known position, within the band."""
+        return self._distances[1]
+
+    @property
+    def reach_km(self) -> float:
         """The farthest any rule asks about: the client's limit, or its wider easing."""
         location = self.p.location
         if location is None:
@@ -98,18 +103,18 @@ class Reach:
     @cached_property
     def _distances(self) -> tuple[Float, Bool]:
         """``km``, and where it was measured. A therapist whose latitude alone puts them
-        farther than ``_reach_km`` is surely farther (a great circle is at least as long as
+        farther than ``reach_km`` is surely farther (a great circle is at least as long as
         its change in latitude), so only a band of latitudes is measured: for a 25-mile
         search, a small part of a large state's in-person therapists."""
         out = np.full(self.rows.size, np.nan)
         measured = np.zeros(self.rows.size, dtype=bool)
         location = self.p.location
         if location is not None:
-            band = np.degrees(self._reach_km / EARTH_RADIUS_KM) * (1 + 1e-6) + 1e-9
-            lat = self.scope.block.numbers["lat"]
+            band = np.degrees(self.reach_km / EARTH_RADIUS_KM) * (1 + 1e-6) + 1e-9
+            lat = self.scope.columns.numbers["lat"]
             measured = self.in_person & (np.abs(lat - location.lat) <= band)
             where = np.flatnonzero(measured)
-            out[where] = distance_km(self.scope.block, where, location)
+            out[where] = distance_km(self.scope.columns, where, location)
         return out, measured
 
     def km_at(self, rows: Index) -> Float:
@@ -120,11 +125,11 @@ class Reach:
             return np.full(at.size, np.nan)
         if "_distances" in self.__dict__:  # measured for the ranking
             out = self.km[at]
-            missing = self.in_person[at] & ~self._distances[1][at]
+            missing = self.in_person[at] & ~self.measured[at]
         else:  # a shortlist kept without its state's distances (triage): just these rows
             out, missing = np.full(at.size, np.nan), self.in_person[at]
         if missing.any():
-            out[missing] = distance_km(self.scope.block, at[missing], self.p.location)
+            out[missing] = distance_km(self.scope.columns, at[missing], self.p.location)
         return out
 
 

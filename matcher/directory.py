@@ -159,17 +159,19 @@ class Directory:
         code = self.tags["states"].codes.get(state.lower())
         return _NO_ROWS if code is None else self.state_rows[code]
 
-    def block(self, state: str) -> Block:
-        """The columns of the therapists licensed in ``state``, packed (see :class:`Block`);
-        gathered on the state's first client and kept (about 230 bytes a licence)."""
+    def state_columns(self, state: str) -> StateColumns:
+        """The columns of the therapists licensed in ``state``, packed (see
+        :class:`StateColumns`); gathered on the state's first client and kept with this
+        directory (about 230 bytes a licence: 0.3 GB for every state of a 1M directory)."""
         key = state.lower()
-        found = self._blocks.get(key)
+        found = self._state_columns.get(key)
         if found is None:  # two threads may both build it; either copy is the same
-            found = self._blocks[key] = Block.of(self, self.licensed_in(state))
+            found = StateColumns.of(self, self.licensed_in(state))
+            self._state_columns[key] = found
         return found
 
     @cached_property
-    def _blocks(self) -> dict[str, Block]:
+    def _state_columns(self) -> dict[str, StateColumns]:
         return {}
 
     @cached_property
@@ -233,7 +235,7 @@ class Directory:
 
 class Columns(Protocol):
     """The columns scoring reads (``groups.Group.similarity``): a whole :class:`Directory`,
-    indexed by directory row, or one state's :class:`Block`, indexed by position in it."""
+    indexed by directory row, or one state's :class:`StateColumns`, indexed by position in it."""
 
     @property
     def tags(self) -> Mapping[str, TagSet]: ...
@@ -256,15 +258,15 @@ class Columns(Protocol):
 
 
 @dataclass(frozen=True, eq=False)
-class Block:
+class StateColumns:
     """The columns rules and scoring read, packed for the therapists licensed in one state.
 
     Those therapists are scattered through the directory (7 % of it for a median state at 1M),
     so reading their values from the directory's columns pulls a cache line, often a page,
-    per value. A block holds each column gathered once, contiguous, in ``rows`` order: a rule
-    reads it front to back and scoring gathers eligible positions from a few megabytes. Built
-    on a state's first client and kept with the directory (``Directory.block``); values are the
-    directory's own, so every result is the same bit for bit. Read-only: clients share it.
+    per value. Here each column is gathered once, contiguous, in ``rows`` order: a rule reads
+    it front to back and scoring gathers eligible positions from a few megabytes. Built on a
+    state's first client and kept with the directory (``Directory.state_columns``); values are
+    the directory's own, so every result is the same bit for bit. Read-only: clients share it.
     """
 
     rows: Index  # directory rows, ascending: position i of every column is row rows[i]
@@ -287,25 +289,28 @@ class Block:
         arrays += [self.next_opening, self.confirmed, *self.numbers.values()]
         arrays += [*self.flags.values()]
         arrays += [t.bits for t in self.tags.values()]
+        if self.reach is not None:
+            r = self.reach
+            arrays += [r.offers, r.days, r.settled, r.followed]
         return sum(a.nbytes for a in arrays)
 
     @classmethod
-    def of(cls, d: Directory, rows: Index) -> Block:
+    def of(cls, d: Directory, rows: Index) -> StateColumns:
         reach = d.reach
         if reach is not None:
             reach = dataclasses.replace(
                 reach,
-                offers=reach.offers[rows],
-                days=reach.days[rows],
-                settled=reach.settled[rows],
-                followed=reach.followed[rows],
+                offers=_frozen(reach.offers[rows]),
+                days=_frozen(reach.days[rows]),
+                settled=_frozen(reach.settled[rows]),
+                followed=_frozen(reach.followed[rows]),
             )
         return cls(
             rows=rows,
             tags={
                 name: TagSet(t.vocabulary, _frozen(np.ascontiguousarray(t.bits.T[:, rows]).T))
                 for name, t in d.tags.items()
-                if name != "states"  # the block is one state
+                if name != "states"  # one state: nothing to test
             },
             numbers={name: _frozen(values[rows]) for name, values in d.numbers.items()},
             flags={name: _frozen(values[rows]) for name, values in d.flags.items()},
@@ -330,8 +335,8 @@ class Scope:
 
     def __init__(self, directory: Directory, state: str) -> None:
         self.d, self.state = directory, state
-        self.block = directory.block(state)
-        self.rows = self.block.rows
+        self.columns = directory.state_columns(state)
+        self.rows = self.columns.rows
         self._memo: dict[tuple[str, ...], npt.NDArray[Any]] = {}
 
     def __len__(self) -> int:
@@ -341,7 +346,7 @@ class Scope:
         """Who holds ``tag`` in the list ``column``."""
         key = ("has", column, tag.lower())
         if key not in self._memo:
-            self._memo[key] = _frozen(self.block.tags[column].has(tag))
+            self._memo[key] = _frozen(self.columns.tags[column].has(tag))
         found: Bool = self._memo[key]
         return found
 
@@ -349,19 +354,19 @@ class Scope:
         """How many of ``tags`` each holds in the list ``column``."""
         key = ("count", column, *sorted(tag.lower() for tag in tags))
         if key not in self._memo:
-            self._memo[key] = _frozen(self.block.tags[column].count(tags))
+            self._memo[key] = _frozen(self.columns.tags[column].count(tags))
         held: npt.NDArray[np.uint8] = self._memo[key]
         return held
 
     def number(self, name: str) -> Float:
-        return self.block.numbers[name]
+        return self.columns.numbers[name]
 
     def flag(self, name: str) -> Bool:
-        return self.block.flags[name]
+        return self.columns.flags[name]
 
     @property
     def gender(self) -> npt.NDArray[np.int8]:
-        return self.block.gender
+        return self.columns.gender
 
 
 def load_directory(source: Source, max_rows: int = MAX_ROWS) -> Directory:

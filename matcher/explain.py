@@ -81,8 +81,8 @@ def _shortfall(match: Match, p: Preferences) -> str | None:
     ):
         text = G.BY_NAME["rapport"].shortfall(rapport, p)
         return f"Why not higher: {text}"
-    gaps = {
-        g: match.weights[g] / 2 - match.contributions[g]
+    gaps = {  # rounded as ties are, so rounding noise never orders two equal gaps
+        g: round(match.weights[g] / 2 - match.contributions[g], TIE_DECIMALS)
         for g in match.active
         if match.weights[g] > 0
     }

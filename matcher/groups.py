@@ -368,7 +368,7 @@ class Style(Group[StyleFacts]):
             return None
         share = np.abs(lean) / np.abs(lean).sum()
         total = np.zeros(rows.size)
-        for axis in np.flatnonzero(lean).tolist():  # one contiguous column each (see Block)
+        for axis in np.flatnonzero(lean).tolist():  # one contiguous column each (see StateColumns)
             gap = np.abs(d.style[:, axis][rows] - lean[axis])
             total += share[axis] * (1.0 - gap / (V.STYLE_MAX - V.STYLE_MIN))
         return total

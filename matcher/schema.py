@@ -695,7 +695,8 @@ def to_number(column: pd.Series) -> pd.Series:
         )
     except pyarrow.ArrowInvalid:  # some cell is not a number: pandas marks which, as NaN
         return pd.to_numeric(text.where(text != ""), errors="coerce").astype("float64")
-    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=column.index, dtype="float64")
+    values = numbers.to_numpy(zero_copy_only=False)
+    return pd.Series(values, index=column.index, dtype="float64", name=column.name)
 
 
 def to_bool(column: pd.Series) -> pd.Series:

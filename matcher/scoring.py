@@ -172,7 +172,8 @@ def rank_many(
     Clients are taken state by state: the clients of one state share one ``Scope`` (its rows
     and every tag test and column gathered over them), so what depends only on the state or
     on a wish many clients share, such as capacity or "speaks Spanish", is computed once per
-    state rather than once per client. One state's scope is dropped before the next is built.
+    state rather than once per client. One state's tag tests are dropped before the next
+    state's are made; its packed columns stay with the directory (``Directory.state_columns``).
     """
     if top < 1:
         raise ValueError("top must be at least 1")
@@ -233,7 +234,7 @@ def assess(
     eligible, excluded = C.funnel(masks, len(directory))
     positions = np.flatnonzero(eligible)  # in the state's block
     rows = reach.rows[positions]
-    similarity, active = similarities(reach.scope.block, preferences, positions, today)
+    similarity, active = similarities(reach.scope.columns, preferences, positions, today)
     weights = np.array(preferences.weights.as_tuple()) * active
     if weights.sum() <= 0:  # the client weighted only groups with nothing to compare
         weights = active.astype(np.float64)

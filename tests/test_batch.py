@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,10 +22,10 @@ from numpy.testing import assert_array_equal
 from matcher import synth
 from matcher import vocabulary as V
 from matcher.constraints import NAMES, Reach, distance_km
-from matcher.directory import Directory, encode
+from matcher.directory import Directory, Scope, encode
 from matcher.preferences import Preferences
 from matcher.schema import DIRECTORY_FIELDS, parse_table
-from matcher.scoring import Ranking, rank, rank_many, similarities
+from matcher.scoring import Ranking, assess, rank, rank_many, similarities
 from tests.conftest import TODAY
 from tests.test_scoring import preferences_strategy
 
@@ -165,62 +166,113 @@ def test_funnel_counts_every_therapist_of_the_directory_once(
 
 
 # ---------------------------------------------------------------------------------------------
-# A state's packed block holds the directory's own values, so scoring from it is exact
+# A state's packed columns hold the directory's own values, so scoring from them is exact
 
 
-def test_a_block_holds_each_column_of_its_rows(several_states: Directory) -> None:
+def test_a_states_columns_hold_each_column_of_its_rows(several_states: Directory) -> None:
     d = several_states
     for state in ("CA", "NY", "ZZ"):
-        block = d.block(state)
+        packed = d.state_columns(state)
         rows = d.licensed_in(state)
-        assert block.rows is rows and len(block) == rows.size
-        for name, tags in block.tags.items():
+        assert packed.rows is rows and len(packed) == rows.size
+        for name, tags in packed.tags.items():
             assert tags.vocabulary == d.tags[name].vocabulary
             assert (tags.bits == d.tags[name].bits[rows]).all(), name
             assert tags.bits[:, 0].flags.c_contiguous  # one word is one contiguous column
-        assert "states" not in block.tags  # one state: nothing to test
-        for name, values in block.numbers.items():
+        assert "states" not in packed.tags  # one state: nothing to test
+        for name, values in packed.numbers.items():
             assert_array_equal(values, d.numbers[name][rows])
-        for name, values in block.flags.items():
+        for name, values in packed.flags.items():
             assert_array_equal(values, d.flags[name][rows])
-        assert_array_equal(block.gender, d.gender[rows])
-        assert_array_equal(block.style, d.style[rows])
-        assert_array_equal(block.standing, d.standing[rows])
-        assert_array_equal(block.next_opening, d.next_opening[rows])
-        assert_array_equal(block.confirmed, d.confirmed[rows])
-        assert block.style[:, 0].flags.c_contiguous and block.standing[:, 0].flags.c_contiguous
+        assert_array_equal(packed.gender, d.gender[rows])
+        assert_array_equal(packed.style, d.style[rows])
+        assert_array_equal(packed.standing, d.standing[rows])
+        assert_array_equal(packed.next_opening, d.next_opening[rows])
+        assert_array_equal(packed.confirmed, d.confirmed[rows])
+        assert packed.style[:, 0].flags.c_contiguous and packed.standing[:, 0].flags.c_contiguous
         with pytest.raises(ValueError):
-            block.numbers["fee"][:1] = 0  # shared by every client of the state
+            packed.numbers["fee"][:1] = 0  # shared by every client of the state
 
 
-def test_a_block_is_built_once_per_directory_and_anew_for_new_checkins(
+def test_a_states_columns_are_built_once_per_directory_and_anew_for_new_evidence(
     several_states: Directory,
 ) -> None:
     d = several_states
-    assert d.block("ca") is d.block("CA")
+    assert d.state_columns("ca") is d.state_columns("CA")
     rows = d.licensed_in("CA")
     counts = np.zeros(len(d), dtype=np.int64)
     sums = np.zeros((len(d), 9))
     counts[rows[0]], sums[rows[0]] = 3, 15.0  # three perfect check-ins for one therapist
     rated = d.with_checkins(counts, sums)
-    assert rated.block("CA") is not d.block("CA")
-    assert rated.block("CA").standing[0, 0] > d.block("CA").standing[0, 0]
-    assert_array_equal(rated.block("CA").standing, rated.standing[rows])
+    assert rated.state_columns("CA") is not d.state_columns("CA")
+    assert rated.state_columns("CA").standing[0, 0] > d.state_columns("CA").standing[0, 0]
+    assert_array_equal(rated.state_columns("CA").standing, rated.standing[rows])
+
+    quick = reached(d)  # the store's history of offers: another directory, other columns
+    packed = quick.state_columns("CA")
+    assert packed is not d.state_columns("CA") and packed.reach is not None
+    assert quick.reach is not None and packed.reach.offers.any()
+    for name in ("offers", "days", "settled", "followed"):
+        assert_array_equal(getattr(packed.reach, name), getattr(quick.reach, name)[rows])
+        with pytest.raises(ValueError):
+            getattr(packed.reach, name)[:1] = 0  # shared by every client of the state
+
+
+@dataclass(frozen=True)
+class Contact:
+    therapist_id: str
+    days_to_offer: int
+    first_session: bool | None
+
+
+def reached(d: Directory) -> Directory:
+    """``d`` with a history of offers for every 7th therapist licensed in CA and in NY."""
+    rows = np.concatenate([d.licensed_in("CA")[::7], d.licensed_in("NY")[::7]])
+    history = [Contact(str(d.ids[r]), int(r % 20), bool(r % 3) if r % 5 else None) for r in rows]
+    return d.with_reachability(history)
+
+
+def test_a_scope_of_another_directory_is_not_reused(several_states: Directory) -> None:
+    """Rules and scoring read the directory they are given, even when handed a scope that
+    some other version of it (before new check-ins, say) built."""
+    d, quick = several_states, reached(several_states)
+    p = Preferences(state="CA", concerns=["anxiety"])
+    stale = Scope(d, "CA")
+    assert_array_equal(assess(quick, p, TODAY, stale).score, assess(quick, p, TODAY).score)
+    assert Reach(quick, p, stale).scope.d is quick
+
+
+def test_a_shortlists_distances_are_those_of_in_person_therapists_only(
+    several_states: Directory,
+) -> None:
+    """A Reach that measured nothing yet (a triage shortlist's) measures just the rows asked:
+    the exact distance to those who see clients in person, NaN (not shown) for the others."""
+    d = several_states
+    p = Preferences(state="CA", location={"lat": 34.05, "lon": -118.25, "max_km": 40})
+    reach = Reach(d, p)
+    rows = reach.rows[:400]
+    at = reach.km_at(rows)
+    assert "_distances" not in reach.__dict__  # nothing state-wide was measured for this
+    in_person = reach.in_person[:400]
+    assert in_person.any() and (~in_person).any()
+    assert_array_equal(at[in_person], distance_km(d, rows[in_person], p.location))
+    assert np.isnan(at[~in_person]).all()
 
 
 @given(p=clients(), seed=st.integers(0, 2**16))
-def test_scoring_from_a_block_equals_scoring_from_the_directory(
+def test_scoring_from_a_states_columns_equals_scoring_from_the_directory(
     several_states: Directory, p: Preferences, seed: int
 ) -> None:
-    """The same similarities, bit for bit, from the block's positions and the directory's rows
-    (a block gathered from the wrong rows, or a column out of order, makes this fail)."""
-    d = several_states
-    block = d.block(p.state)
-    positions = np.flatnonzero(np.random.default_rng(seed).random(len(block)) < 0.5)
-    from_block, active = similarities(block, p, positions, TODAY)
-    from_directory, same_active = similarities(d, p, block.rows[positions], TODAY)
+    """The same similarities, bit for bit, from a state's packed columns and from the
+    directory's rows, with and without reachability history (columns gathered from the wrong
+    rows, or one out of order, make this fail)."""
+    d = several_states if seed % 2 else reached(several_states)
+    packed = d.state_columns(p.state)
+    positions = np.flatnonzero(np.random.default_rng(seed).random(len(packed)) < 0.5)
+    from_packed, active = similarities(packed, p, positions, TODAY)
+    from_directory, same_active = similarities(d, p, packed.rows[positions], TODAY)
     assert_array_equal(active, same_active)
-    assert_array_equal(from_block, from_directory)
+    assert_array_equal(from_packed, from_directory)
 
 
 @given(p=clients())
@@ -237,9 +289,9 @@ def test_distances_skip_only_therapists_surely_out_of_reach(
     if p.location is not None:
         where = np.flatnonzero(in_person)
         exact[where] = distance_km(d, reach.rows[where], p.location)
-    km, measured = reach.km, reach._distances[1]
+    km, measured = reach.km, reach.measured
     assert_array_equal(km[measured], exact[measured])
     skipped = in_person & ~measured & ~np.isnan(exact)
-    assert (exact[skipped] > reach._reach_km).all()
+    assert (exact[skipped] > reach.reach_km).all()
     assert_array_equal(reach.km_at(reach.rows), exact)
     assert_array_equal(Reach(d, p).km_at(reach.rows[::7]), exact[::7])  # before any ranking

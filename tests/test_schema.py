@@ -221,7 +221,7 @@ def test_numbers_parse_as_pandas_would_whether_or_not_every_cell_is_a_number(
 ) -> None:
     """``to_number`` parses with Arrow when every cell is a number and falls back to pandas
     otherwise; either way the values and the blanks are pandas' own."""
-    column = pd.Series(cells, dtype="string")
+    column = pd.Series(cells, dtype="string", name="fee")
     stripped = column.str.strip()
     expected = pd.to_numeric(stripped.where(stripped != ""), errors="coerce").astype("float64")
-    pd.testing.assert_series_equal(to_number(column), expected, check_exact=False, rtol=1e-15)
+    pd.testing.assert_series_equal(to_number(column), expected, check_exact=True)
