@@ -90,13 +90,13 @@ def ranking(directory: Any) -> dict[str, Any]:
 
     people = clients(CLIENTS)
     rank(directory, people[0], top=10, today=TODAY)  # warm
-    # Each state's packed block is built on its first client and kept: built here for every
+    # Each state's packed columns are built on its first client and kept: built here for every
     # state first, timed, so the rankings below are a running server's.
     w, c = time.perf_counter(), time.process_time()
     states = directory.tags["states"].vocabulary
-    block_bytes = sum(directory.block(state).nbytes for state in states)
-    blocks = {"blocks_s": time.perf_counter() - w, "blocks_cpu_s": time.process_time() - c,
-              "blocks_mb": block_bytes / 1e6, "states": len(states)}  # fmt: skip
+    packed = sum(directory.state_columns(state).nbytes for state in states)
+    columns = {"packed_s": time.perf_counter() - w, "packed_cpu_s": time.process_time() - c,
+               "packed_mb": packed / 1e6, "states": len(states)}  # fmt: skip
     speed = bandwidth()  # bytes/s, measured now: the machine is shared
     wall, cpu, floor, whole, eligible = [], [], [], [], []
     for p in people:
@@ -125,7 +125,7 @@ def ranking(directory: Any) -> dict[str, Any]:
         "eligible_median": int(np.median(eligible)),
         "loop_ms": float(np.median(loops) * 1000),
         "load": os.getloadavg()[0],
-    } | blocks
+    } | columns
     del rows  # a million dicts would slow every garbage collection during the batch
     if len(directory) == 100_000:
         batch = clients(BATCH)
@@ -242,8 +242,8 @@ def main() -> int:
             print(f"\n{r['size']:,}: floor = bytes one ranking must read / {r['bandwidth_gbs']:.1f} "
                   "GB/s measured in the same run (median over clients); against the floor of "
                   f"checking every therapist's rules ({r['whole_floor_ms']:.2f} ms): "
-                  f"{r['x_whole_floor']:.1f}×. Every state's packed block built first: "
-                  f"{r['blocks_s']:.2f} s ({r['blocks_cpu_s']:.2f} s CPU), {r['blocks_mb']:,.0f} "
+                  f"{r['x_whole_floor']:.1f}×. Every state's packed columns built first: "
+                  f"{r['packed_s']:.2f} s ({r['packed_cpu_s']:.2f} s CPU), {r['packed_mb']:,.0f} "
                   f"MB for {r['states']} states")  # fmt: skip
             if "batch_s" in r:
                 print(f"Batch: {BATCH:,} referrals ranked top-10 against {r['size']:,} therapists "
