@@ -49,19 +49,10 @@ class Reach:
     def eased(self, preferences: Preferences) -> Reach:
         """The same facts for eased preferences, reusing whatever the easing leaves unchanged
         (no easing changes the state, so the scope and its tag tests stay; only some change the
-        location or format). Distances measured for this client cover its wider easing."""
+        location or format, and a wider limit keeps the client's place)."""
         other = Reach(self.d, preferences, self.scope)
-        if (
-            "_distances" in self.__dict__
-            and preferences.location is not None
-            and self.p.location is not None
-        ):
-            same = (preferences.location.lat, preferences.location.lon) == (
-                self.p.location.lat,
-                self.p.location.lon,
-            )
-            if same and preferences.location.max_km <= self.reach_km:
-                other.__dict__["_distances"] = self.__dict__["_distances"]
+        if "_chord2" in self.__dict__ and _place(preferences) == _place(self.p):
+            other.__dict__["_chord2"] = self.__dict__["_chord2"]
         return other
 
     def everyone(self) -> Bool:
@@ -80,57 +71,43 @@ class Reach:
     def telehealth(self) -> Bool:
         return self.scope.has("formats", "telehealth")
 
-    @property
-    def km(self) -> Float:
-        """Distance to each in-person therapist in ``rows`` who may be within the client's
-        reach; NaN for the rest (not in person, position unknown, or surely farther)."""
-        return self._distances[0]
-
-    @property
-    def measured(self) -> Bool:
-        """Where ``km`` was measured: in person, with a known position, within the band."""
-        return self._distances[1]
-
-    @property
-    def reach_km(self) -> float:
-        """The farthest any rule asks about: the client's limit, or its wider easing."""
-        location = self.p.location
-        if location is None:
-            return 0.0
-        wider = _wider(self.p)
-        return max(location.max_km, wider.location.max_km if wider and wider.location else 0.0)
+    def within(self, km: float) -> Bool:
+        """Who sees clients in person no farther than ``km`` from the client (False when their
+        position or the client's is unknown)."""
+        if self.p.location is None:
+            return np.zeros(self.rows.size, dtype=bool)
+        limit = (2 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2)) ** 2  # as a squared chord
+        return np.asarray(self.in_person & (self._chord2 <= limit))  # NaN compares False
 
     @cached_property
-    def _distances(self) -> tuple[Float, Bool]:
-        """``km``, and where it was measured. A therapist whose latitude alone puts them
-        farther than ``reach_km`` is surely farther (a great circle is at least as long as
-        its change in latitude), so only a band of latitudes is measured: for a 25-mile
-        search, a small part of a large state's in-person therapists."""
-        out = np.full(self.rows.size, np.nan)
-        measured = np.zeros(self.rows.size, dtype=bool)
-        location = self.p.location
-        if location is not None:
-            band = np.degrees(self.reach_km / EARTH_RADIUS_KM) * (1 + 1e-6) + 1e-9
-            lat = self.scope.columns.numbers["lat"]
-            measured = self.in_person & (np.abs(lat - location.lat) <= band)
-            where = np.flatnonzero(measured)
-            out[where] = distance_km(self.scope.columns, where, location)
-        return out, measured
+    def _chord2(self) -> Float:
+        """Squared straight-line distance through the unit sphere from the client to each
+        therapist in ``rows``: it grows with the great-circle distance, so comparing it with
+        a limit's says who is within the limit, with no trigonometry per therapist (NaN when
+        a position is unknown)."""
+        assert self.p.location is not None
+        x, y, z = _unit(self.p.location.lat, self.p.location.lon)
+        unit = self.scope.columns.unit
+        return np.asarray((unit[:, 0] - x) ** 2 + (unit[:, 1] - y) ** 2 + (unit[:, 2] - z) ** 2)
 
     def km_at(self, rows: Index) -> Float:
-        """The distance to each of directory ``rows`` (each one of ``self.rows``) when in
-        person, else NaN: from ``km`` where measured, else measured now (those few rows)."""
+        """The great-circle distance to each of directory ``rows`` (each one of ``self.rows``)
+        who sees clients in person, else NaN: what a card shows and ties are broken on."""
         at = np.searchsorted(self.rows, rows)
-        if self.p.location is None:
-            return np.full(at.size, np.nan)
-        if "_distances" in self.__dict__:  # measured for the ranking
-            out = self.km[at]
-            missing = self.in_person[at] & ~self.measured[at]
-        else:  # a shortlist kept without its state's distances (triage): just these rows
-            out, missing = np.full(at.size, np.nan), self.in_person[at]
-        if missing.any():
-            out[missing] = distance_km(self.scope.columns, at[missing], self.p.location)
+        out = np.full(at.size, np.nan)
+        if self.p.location is not None:
+            where = np.flatnonzero(self.in_person[at])
+            out[where] = distance_km(self.scope.columns, at[where], self.p.location)
         return out
+
+
+def _place(p: Preferences) -> tuple[float, float] | None:
+    return None if p.location is None else (p.location.lat, p.location.lon)
+
+
+def _unit(lat: float, lon: float) -> tuple[float, float, float]:
+    phi, lam = np.radians(lat), np.radians(lon)
+    return float(np.cos(phi) * np.cos(lam)), float(np.cos(phi) * np.sin(lam)), float(np.sin(phi))
 
 
 def distance_km(d: Columns, rows: Index, location: Location) -> Float:
@@ -175,7 +152,7 @@ def _distance(r: Reach) -> Bool:
     p = r.p
     if p.location is None or p.format == "telehealth":
         return r.everyone()
-    near = r.km <= p.location.max_km  # NaN (not measured) compares False
+    near = r.within(p.location.max_km)
     if p.format == "either":
         return near | r.telehealth
     return near | ~r.in_person  # no in-person sessions fails 'format' instead

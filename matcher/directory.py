@@ -279,6 +279,9 @@ class StateColumns:
     next_opening: npt.NDArray[np.int32]
     confirmed: npt.NDArray[np.int32]
     reach: Reachability | None
+    # (m, 3) column-major: each position as a point on the unit sphere (NaN when unknown), so
+    # "within so many miles" is a comparison of squared chords (``constraints.Reach.within``)
+    unit: Float
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -286,6 +289,7 @@ class StateColumns:
     @property
     def nbytes(self) -> int:
         arrays: list[npt.NDArray[Any]] = [self.rows, self.gender, self.style, self.standing]
+        arrays += [self.unit]
         arrays += [self.next_opening, self.confirmed, *self.numbers.values()]
         arrays += [*self.flags.values()]
         arrays += [t.bits for t in self.tags.values()]
@@ -320,6 +324,7 @@ class StateColumns:
             next_opening=_frozen(d.next_opening[rows]),
             confirmed=_frozen(d.confirmed[rows]),
             reach=reach,
+            unit=_frozen(_unit(d.numbers["lat"][rows], d.numbers["lon"][rows])),
         )
 
 
@@ -446,6 +451,16 @@ def _with_rapport(directory: Directory, n: Int, mean: Float, prior: Prior) -> Di
         reliability=_frozen(measured.reliability),
         prior=prior,
     )
+
+
+def _unit(lat: Float, lon: Float) -> Float:
+    """(m, 3) column-major: points on the unit sphere at latitudes and longitudes in degrees."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    unit = np.empty((lat.size, 3), order="F")
+    unit[:, 0] = np.cos(phi) * np.cos(lam)
+    unit[:, 1] = np.cos(phi) * np.sin(lam)
+    unit[:, 2] = np.sin(phi)
+    return unit
 
 
 def _standing(rapport: Float, prior: Prior) -> Float:

@@ -252,7 +252,6 @@ def test_a_shortlists_distances_are_those_of_in_person_therapists_only(
     reach = Reach(d, p)
     rows = reach.rows[:400]
     at = reach.km_at(rows)
-    assert "_distances" not in reach.__dict__  # nothing state-wide was measured for this
     in_person = reach.in_person[:400]
     assert in_person.any() and (~in_person).any()
     assert_array_equal(at[in_person], distance_km(d, rows[in_person], p.location))
@@ -275,13 +274,13 @@ def test_scoring_from_a_states_columns_equals_scoring_from_the_directory(
     assert_array_equal(from_packed, from_directory)
 
 
-@given(p=clients())
-def test_distances_skip_only_therapists_surely_out_of_reach(
-    several_states: Directory, p: Preferences
+@given(p=clients(), scale=st.sampled_from([1.0, 2.0, 0.5, 40.0]))
+def test_within_a_limit_is_within_it_by_great_circle_distance(
+    several_states: Directory, p: Preferences, scale: float
 ) -> None:
-    """Distances are measured in a band of latitudes around the client; everyone left out is
-    farther than the client's limit and its wider easing, and ``km_at`` still gives anyone's
-    exact distance (a band too narrow, or a stale distance shown on a card, fails here)."""
+    """Who is within a limit is decided by squared chords on the unit sphere, with no
+    trigonometry per therapist; it must say what the great-circle distance says, for the
+    client's limit and wider or narrower ones (a wrong threshold or axis fails here)."""
     d = several_states
     reach = Reach(d, p)
     exact = np.full(reach.rows.size, np.nan)
@@ -289,9 +288,13 @@ def test_distances_skip_only_therapists_surely_out_of_reach(
     if p.location is not None:
         where = np.flatnonzero(in_person)
         exact[where] = distance_km(d, reach.rows[where], p.location)
-    km, measured = reach.km, reach.measured
-    assert_array_equal(km[measured], exact[measured])
-    skipped = in_person & ~measured & ~np.isnan(exact)
-    assert (exact[skipped] > reach.reach_km).all()
+        km = min(p.location.max_km * scale, 5000.0)
+        assert_array_equal(reach.within(km), exact <= km)  # NaN (unknown place) is never near
+        # Limits halfway between neighbouring therapists' distances: as sharp as a test gets
+        # without asking which side of a limit a therapist exactly on it falls.
+        known = np.unique(exact[~np.isnan(exact)])
+        for halfway in ((known[:-1] + known[1:]) / 2)[:: max(1, known.size // 25)]:
+            assert_array_equal(reach.within(float(halfway)), exact <= halfway)
+    else:
+        assert not reach.within(100.0).any()
     assert_array_equal(reach.km_at(reach.rows), exact)
-    assert_array_equal(Reach(d, p).km_at(reach.rows[::7]), exact[::7])  # before any ranking
