@@ -107,6 +107,9 @@ def ranking(directory: Any) -> dict[str, Any]:
         eligible.append(found)
         floor.append(bytes_read(directory, p, found) / speed)
         whole.append(bytes_read(directory, p, found, whole=True) / speed)
+    from bench.stages import stages
+
+    result_stages = stages(directory, people, TODAY)
     rows = records(directory)
     loops = []
     for p in people[: 5 if len(directory) <= 100_000 else 2]:
@@ -125,6 +128,7 @@ def ranking(directory: Any) -> dict[str, Any]:
         "eligible_median": int(np.median(eligible)),
         "loop_ms": float(np.median(loops) * 1000),
         "load": os.getloadavg()[0],
+        "stages_ms": {name: seconds * 1000 for name, seconds in result_stages.items()},
     } | columns
     del rows  # a million dicts would slow every garbage collection during the batch
     if len(directory) == 100_000:
@@ -245,6 +249,8 @@ def main() -> int:
                   f"{r['x_whole_floor']:.1f}×. Every state's packed columns built first: "
                   f"{r['packed_s']:.2f} s ({r['packed_cpu_s']:.2f} s CPU), {r['packed_mb']:,.0f} "
                   f"MB for {r['states']} states")  # fmt: skip
+            print("CPU per stage, medians (ms): " + ", ".join(
+                f"{name} {ms:.2f}" for name, ms in r["stages_ms"].items()))  # fmt: skip
             if "batch_s" in r:
                 print(f"Batch: {BATCH:,} referrals ranked top-10 against {r['size']:,} therapists "
                       f"in {r['batch_s']:.2f} s ({r['batch_cpu_s']:.2f} s CPU) with rank_many, "
