@@ -332,10 +332,10 @@ class Scope:
     """The therapists licensed in one state, and each column test over them, computed once.
 
     Most of a directory fails the licence rule, so a client's other rules are evaluated only over
-    these ``rows`` (ascending directory rows). Clients from one state may share a Scope
-    (``scoring.rank_many`` does): a tag test such as "speaks Spanish" or a gathered column is
-    then computed once for all of them. Every array is over ``rows``, in that order, and
-    read-only, since clients share it.
+    these ``rows`` (ascending directory rows), reading the state's packed ``columns``. Clients
+    from one state may share a Scope (``scoring.rank_many`` does): a tag test such as "speaks
+    Spanish" is then computed once for all of them. Every array is over ``rows``, in that
+    order, and read-only, since clients share it.
     """
 
     def __init__(self, directory: Directory, state: str) -> None:
