@@ -16,7 +16,6 @@ import numpy as np
 
 from matcher import constraints as C
 from matcher import scoring as S
-from matcher import vocabulary as V
 from matcher.directory import Directory
 from matcher.preferences import Preferences
 
@@ -37,20 +36,7 @@ def stages(
         positions = np.flatnonzero(eligible)
         similarity, active = S.similarities(reach.scope.columns, p, positions, today)
         tick("similarities")
-        weights = np.array(p.weights.as_tuple()) * active
-        weights = weights / weights.sum() if weights.sum() > 0 else active / active.sum()
-        contributions = weights * np.tanh(S.common_scale(similarity, active) / 2) / 2
-        a = S.Assessment(
-            rows=reach.rows[positions],
-            score=S.BASELINE + contributions.sum(axis=1),
-            contributions=contributions,
-            similarity=similarity,
-            weights=weights,
-            active=tuple(g for g, on in zip(V.GROUPS, active, strict=True) if on),
-            masks=masks,
-            excluded=excluded,
-            reach=reach,
-        )
+        a = S.scaled(p, similarity, active, masks, excluded, reach, positions)
         tick("scale")
         order = S.top_k(directory, a, top)
         tick("top_k")

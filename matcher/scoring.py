@@ -232,16 +232,30 @@ def assess(
     """
     masks, reach = C.masks(directory, preferences, scope=scope)
     eligible, excluded = C.funnel(masks, len(directory))
-    positions = np.flatnonzero(eligible)  # in the state's block
-    rows = reach.rows[positions]
+    positions = np.flatnonzero(eligible)  # in the state's packed columns
     similarity, active = similarities(reach.scope.columns, preferences, positions, today)
+    return scaled(preferences, similarity, active, masks, excluded, reach, positions)
+
+
+def scaled(
+    preferences: Preferences,
+    similarity: Float,
+    active: npt.NDArray[np.bool_],
+    masks: Mapping[str, Bool],
+    excluded: Mapping[str, int],
+    reach: Reach,
+    positions: Index,
+) -> Assessment:
+    """The assessment of the eligible therapists at ``positions`` of ``reach.rows``, from
+    their groups' similarities: the client's weights renormalised over the active groups, each
+    group on the common scale, and its signed contribution."""
     weights = np.array(preferences.weights.as_tuple()) * active
     if weights.sum() <= 0:  # the client weighted only groups with nothing to compare
         weights = active.astype(np.float64)
     weights = weights / weights.sum()
     contributions = weights * np.tanh(common_scale(similarity, active) / 2) / 2
     return Assessment(
-        rows=rows,
+        rows=reach.rows[positions],
         score=BASELINE + contributions.sum(axis=1),
         contributions=contributions,
         similarity=similarity,
@@ -257,7 +271,7 @@ def similarities(
     columns: Columns, preferences: Preferences, rows: Index, today: date
 ) -> tuple[Float, npt.NDArray[np.bool_]]:
     """(m, 6) similarity per group for ``rows`` of ``columns`` (a directory, or a state's
-    block), and which groups are active for this client."""
+    packed columns), and which groups are active for this client."""
     s = np.zeros((rows.size, len(G.GROUPS)), order="F")  # a group's column is contiguous
     active = np.zeros(len(G.GROUPS), dtype=bool)
     for column, group in enumerate(G.GROUPS):
