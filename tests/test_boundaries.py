@@ -32,8 +32,7 @@ def test_importing_and_ranking_loads_no_streamlit() -> None:
         "matcher.rank(d, matcher.load_preferences('data/example_preferences.json'))\n"
         "assert 'streamlit' not in sys.modules, 'streamlit was imported'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    run_fresh(code)
 
 
 def test_the_launcher_starts_without_the_engine_and_the_package_names_still_work() -> None:
@@ -51,5 +50,10 @@ def test_the_launcher_starts_without_the_engine_and_the_package_names_still_work
         "else:\n"
         "    raise AssertionError('an unknown name was found')\n"
     )
+    run_fresh(code)
+
+
+def run_fresh(code: str) -> None:
+    """Run ``code`` in a fresh interpreter (nothing imported yet) and require it to pass."""
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

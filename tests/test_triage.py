@@ -106,18 +106,24 @@ def brute_force_total(
     return totals
 
 
-@given(case=small_cases())
-def test_assignment_equals_the_brute_force_optimum_tier_by_tier(
-    case: tuple[Directory, list[Referral]],
-) -> None:
-    d, referrals = case
-    outcomes = triage(d, referrals, TODAY, candidates=len(d))
+def by_tier(outcomes: list[Outcome]) -> tuple[list[float], list[Counter[str]]]:
+    """Each urgency tier's total score and the slots it took, by therapist."""
     placed = [o for o in outcomes if o.match is not None]
     totals = [sum(o.match.score for o in placed if o.referral.urgency == u) for u in V.URGENCIES]
     taken = [
         Counter(o.match.therapist_id for o in placed if o.referral.urgency == u)
         for u in V.URGENCIES
     ]
+    return totals, taken
+
+
+@given(case=small_cases())
+def test_assignment_equals_the_brute_force_optimum_tier_by_tier(
+    case: tuple[Directory, list[Referral]],
+) -> None:
+    d, referrals = case
+    outcomes = triage(d, referrals, TODAY, candidates=len(d))
+    totals, taken = by_tier(outcomes)
     assert totals == pytest.approx(brute_force_total(d, referrals, taken), abs=1e-9)
 
 
@@ -137,13 +143,8 @@ def test_a_tie_in_one_tier_is_judged_with_the_slots_it_left() -> None:
     r0 = assess(d, referrals[0].preferences, TODAY)
     assert r0.score[0] == r0.score[1]  # the tie this test is about
     outcomes = triage(d, referrals, TODAY, candidates=len(d))
-    placed = [o for o in outcomes if o.match is not None]
-    totals = [sum(o.match.score for o in placed if o.referral.urgency == u) for u in V.URGENCIES]
-    taken = [
-        Counter(o.match.therapist_id for o in placed if o.referral.urgency == u)
-        for u in V.URGENCIES
-    ]
-    assert len(placed) == 3
+    totals, taken = by_tier(outcomes)
+    assert len(assigned(outcomes)) == 3
     assert totals == pytest.approx(brute_force_total(d, referrals, taken), abs=1e-9)
     # This case is the one that matters: the engine gave r0 the second anxiety slot, so the
     # tier after it does worse than it would had the tie gone the other way. Each tier is
