@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from matcher import vocabulary as V
-from matcher.directory import Bool, Columns, Directory, Float, Index, Scope
+from matcher.directory import Bool, Columns, Directory, Float, Index, Scope, unit_vectors
 from matcher.preferences import Location, Payment, Preferences
 from matcher.words import KM_PER_MILE
 
@@ -86,28 +86,34 @@ class Reach:
         a limit's says who is within the limit, with no trigonometry per therapist (NaN when
         a position is unknown)."""
         assert self.p.location is not None
-        x, y, z = _unit(self.p.location.lat, self.p.location.lon)
+        place = self.p.location
+        x, y, z = unit_vectors(np.array([place.lat]), np.array([place.lon]))[0]
         unit = self.scope.columns.unit
         return np.asarray((unit[:, 0] - x) ** 2 + (unit[:, 1] - y) ** 2 + (unit[:, 2] - z) ** 2)
 
     def km_at(self, rows: Index) -> Float:
         """The great-circle distance to each of directory ``rows`` (each one of ``self.rows``)
-        who sees clients in person, else NaN: what a card shows and ties are broken on."""
+        who sees clients in person, else NaN: what a card shows and ties are broken on. Kept
+        once measured: the tie-break's candidates are the cards' therapists too."""
         at = np.searchsorted(self.rows, rows)
         out = np.full(at.size, np.nan)
         if self.p.location is not None:
-            where = np.flatnonzero(self.in_person[at])
-            out[where] = distance_km(self.scope.columns, at[where], self.p.location)
+            known = self._km_known
+            new = [i for i in set(at[self.in_person[at]].tolist()) if i not in known]
+            if new:
+                where = np.array(new, dtype=np.intp)
+                found = distance_km(self.scope.columns, where, self.p.location)
+                known.update(zip(new, found.tolist(), strict=True))
+            out[:] = [known.get(i, np.nan) for i in at.tolist()]
         return out
+
+    @cached_property
+    def _km_known(self) -> dict[int, float]:
+        return {}
 
 
 def _place(p: Preferences) -> tuple[float, float] | None:
     return None if p.location is None else (p.location.lat, p.location.lon)
-
-
-def _unit(lat: float, lon: float) -> tuple[float, float, float]:
-    phi, lam = np.radians(lat), np.radians(lon)
-    return float(np.cos(phi) * np.cos(lam)), float(np.cos(phi) * np.sin(lam)), float(np.sin(phi))
 
 
 def distance_km(d: Columns, rows: Index, location: Location) -> Float:

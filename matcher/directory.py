@@ -324,7 +324,7 @@ class StateColumns:
             next_opening=_frozen(d.next_opening[rows]),
             confirmed=_frozen(d.confirmed[rows]),
             reach=reach,
-            unit=_frozen(_unit(d.numbers["lat"][rows], d.numbers["lon"][rows])),
+            unit=_frozen(unit_vectors(d.numbers["lat"][rows], d.numbers["lon"][rows])),
         )
 
 
@@ -453,7 +453,7 @@ def _with_rapport(directory: Directory, n: Int, mean: Float, prior: Prior) -> Di
     )
 
 
-def _unit(lat: Float, lon: Float) -> Float:
+def unit_vectors(lat: Float, lon: Float) -> Float:
     """(m, 3) column-major: points on the unit sphere at latitudes and longitudes in degrees."""
     phi, lam = np.radians(lat), np.radians(lon)
     unit = np.empty((lat.size, 3), order="F")
