@@ -121,7 +121,8 @@ def contribution_label(match: Match, group: str) -> str:
         return W.NOT_MEASURED
     if group not in match.active:
         return "—"
-    return f"{W.points(match.contributions[group])} points"
+    value = W.points(match.contributions[group])
+    return f"{value} {'point' if value in ('+1', '−1') else 'points'}"
 
 
 def rapport_summary(match: Match) -> str:

@@ -203,10 +203,12 @@ class Rapport(Group[RapportFacts]):
         if weak:
             i = weak[0]
             clearly = "clearly " if i.clearly_low else ""
+            assert i.mean is not None  # only measured items are ever weak
+            theirs, average = W.ratings_apart(i.mean, i.prior)
             return (
-                f"past clients rated {V.ITEM_BY_KEY[i.item].feeling} {i.mean:.1f}/5 over "
+                f"past clients rated {V.ITEM_BY_KEY[i.item].feeling} {theirs}/5 over "
                 f"{W.count(facts.checkins_n, 'check-in')}, {clearly}below the directory "
-                f"average of {i.prior:.1f}."
+                f"average of {average}."
             )
         if facts.early:
             return (

@@ -93,6 +93,13 @@ def points(contribution: float) -> str:
     return f"+{value}" if value > 0 else f"−{abs(value)}"
 
 
+def ratings_apart(first: float, second: float) -> tuple[str, str]:
+    """Two ratings (1-5) to one decimal, or to two when one decimal would show them equal: a
+    rating 'below the directory average' never reads as the same number."""
+    places = 1 if f"{first:.1f}" != f"{second:.1f}" else 2
+    return f"{first:.{places}f}", f"{second:.{places}f}"
+
+
 KM_PER_MILE = 1.609344
 
 

@@ -131,3 +131,20 @@ def test_a_group_that_set_nobody_apart_is_cited_whatever_its_rounding(
             noisy = dataclasses.replace(match, contributions=contributions)
             told.add(explain(noisy, p).reasons)
         assert len(told) == 1
+
+
+def test_one_point_is_one_point_and_a_low_rating_never_reads_as_the_average(
+    demo: Directory,
+) -> None:
+    """'+1 point', not '+1 points'; and 'rated … 4.26/5, below the directory average of
+    4.34', not '4.3/5 … below the directory average of 4.3' (found trying the app)."""
+    from matcher import words as W
+    from matcher.explain import contribution_label
+
+    assert W.ratings_apart(4.26, 4.34) == ("4.26", "4.34")
+    assert W.ratings_apart(3.9, 4.34) == ("3.9", "4.3")
+    match = rank(demo, prefs(concerns=["anxiety"]), today=TODAY).matches[0]
+    for value, label in ((0.01, "+1 point"), (-0.01, "−1 point"), (0.12, "+12 points")):
+        contributions = dict(match.contributions) | {"concerns": value}
+        changed = dataclasses.replace(match, contributions=contributions)
+        assert contribution_label(changed, "concerns") == label
