@@ -6,7 +6,17 @@ from typing import Literal
 import streamlit as st
 
 from matcher.ui.auth import signed_in
-from matcher.ui.common import AUDIT, CHECKIN, INTAKE, METHOD, PROFILE, QUEUE, RESULTS, UPLOAD
+from matcher.ui.common import (
+    AUDIT,
+    CHECKIN,
+    INTAKE,
+    METHOD,
+    PROFILE,
+    QUEUE,
+    RESULTS,
+    UPLOAD,
+    open_at_top,
+)
 
 # A bundled icon: a Material icon as page_icon is fetched from a font server on the internet,
 # and no request may leave the machine.
@@ -39,4 +49,5 @@ navigation = st.navigation(
 # callback): switching here, before any page is drawn, spares drawing the page being left.
 if (next_page := st.session_state.pop("next_page", None)) is not None:
     st.switch_page(next_page)
+open_at_top(navigation.url_path)
 navigation.run()

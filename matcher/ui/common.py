@@ -83,11 +83,34 @@ def current_directory() -> tuple[Directory, str]:
     return cached[1], name
 
 
+# Streamlit keeps the scroll position of the page left, so a page opened from far down a long
+# one (a card's profile button on a phone) would open far down too. A constant script, no data
+# in it; the count makes each page change a new element, so the browser runs it again.
+_TO_TOP = (  # hidden, so its slot adds no gap above the page
+    "<style>.stElementContainer:has(> .stHtml script) {{ display: none; }}</style>"
+    "<script>/* page change {} */ "
+    "document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0); "
+    "window.scrollTo(0, 0);</script>"
+)
+
+
+def open_at_top(page: str) -> None:
+    """Scroll to the top when ``page`` (the page being run) is not the page last drawn."""
+    s = st.session_state
+    if s.get("page_shown") == page:
+        return
+    s["page_shown"] = page
+    s["page_changes"] = changes = s.get("page_changes", 0) + 1
+    st.html(_TO_TOP.format(changes), unsafe_allow_javascript=True)
+
+
 def open_profile(therapist_id: str) -> None:
-    """Show a therapist's profile page (which therapist rides in the session, not the URL)."""
+    """A button's callback: show a therapist's profile (which therapist rides in the session,
+    not the URL). The router switches before any page is drawn, so the profile opens at its
+    top; switching from the middle of a drawn page kept that page's scroll position."""
     st.session_state["profile"] = therapist_id
     st.session_state.pop("request_reference", None)
-    st.switch_page(PROFILE)
+    st.session_state["next_page"] = PROFILE
 
 
 def shortlisted(

@@ -65,12 +65,13 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
         with st.expander("After your first sessions, ask yourself"):
             st.markdown("\n".join(f"- {plain(line)}" for line in words.first_session))
         left, right = st.columns(2)
-        if left.button(
+        left.button(
             "Profile, contact and consultation request",
             key=f"profile_{match.therapist_id}",
             icon=":material/person:",
-        ):
-            open_profile(match.therapist_id)
+            on_click=open_profile,
+            args=(match.therapist_id,),
+        )
         # The shortlist lives apart from the checkbox, so a tick survives re-ranking even when
         # the card is not drawn (Streamlit forgets the state of widgets it does not draw).
         shortlist: list[str] = st.session_state.setdefault("shortlist_ids", [])

@@ -329,10 +329,37 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         )
         assert focused is False  # the next Tab stop is the card's next control, not "Show data"
 
-        page.get_by_role("button", name="Profile, contact and consultation request").first.click()
+        # A page opens at its top, wherever the page left was scrolled (Streamlit keeps the
+        # scroll position: a card's profile opened some 2,400 px down on a phone).
+        from playwright.sync_api import expect
+
+        third = page.get_by_role("button", name="Profile, contact and consultation request").nth(2)
+        third.scroll_into_view_if_needed()
+        third.click()
         page.get_by_role("heading", name="How to reach them").wait_for()
         settled(page)
+        expect(page.get_by_role("link", name="Back to your matches").first).to_be_in_viewport()
+        expect(page.get_by_role("heading").first).to_be_in_viewport()  # the therapist's name
         _accessible(page, "profile")
+        page.get_by_role("link", name="Back to your matches").first.click()
+        page.get_by_role("heading", name="Your shortlist").wait_for()
+        settled(page)
+        change = page.get_by_role("link", name="Change your answers").last  # the page's foot
+        change.scroll_into_view_if_needed()
+        change.click()
+        intake = page.get_by_role("heading", name="Find a therapist who fits you")
+        intake.wait_for()
+        settled(page)
+        expect(intake).to_be_in_viewport()
+        page.get_by_role("button", name="Show my matches").click()
+        page.get_by_role("heading", name="Your shortlist").wait_for()
+        settled(page)
+        expect(page.get_by_role("heading", name="Your matches")).to_be_in_viewport()
+        first = page.get_by_role("button", name="Profile, contact and consultation request").first
+        first.scroll_into_view_if_needed()
+        first.click()
+        page.get_by_role("heading", name="How to reach them").wait_for()
+        settled(page)
         page.get_by_label("Your first name or initials").fill("J.")
         page.get_by_label("A phone number or email to reach you").fill("j@example.com")
         page.get_by_text("I agree that the clinic keeps these details").click()

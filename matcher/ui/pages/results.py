@@ -112,10 +112,12 @@ compared = st.multiselect(
 if len(compared) >= 2:
     st.dataframe(comparison_table([by_id[i] for i in compared], chosen))
     for column, therapist_id in zip(st.columns(len(compared)), compared, strict=True):
-        if column.button(
-            f"Profile: {by_id[therapist_id].name}", key=f"compare_profile_{therapist_id}"
-        ):
-            open_profile(therapist_id)
+        column.button(
+            f"Profile: {by_id[therapist_id].name}",
+            key=f"compare_profile_{therapist_id}",
+            on_click=open_profile,
+            args=(therapist_id,),
+        )
 elif compared:
     st.caption("Choose one more to compare.")
 
