@@ -159,7 +159,7 @@ def facts(match: Match, p: Preferences) -> tuple[tuple[str, str], ...]:
     elif a.days_to_opening == 0:
         opening = "now"
     else:
-        opening = f"{a.next_opening.isoformat()} (in {W.count(a.days_to_opening, 'day')})"
+        opening = f"{W.day(a.next_opening)} (in {W.count(a.days_to_opening, 'day')})"
     rows.append(("Next opening", f"{opening}; {W.confirmed(a.days_since_confirmed)}"))
     reach = W.reachability(a.offers, a.median_days_to_offer, a.settled, a.followed)
     rows.append(("Reaching earlier clients", reach))
@@ -190,8 +190,9 @@ def profile_facts(d: Directory, match: Match) -> tuple[tuple[str, str], ...]:
         shown = [words.get(t, t) if words else t for t in tags]
         return ", ".join(shown) if shown else "none listed"
 
+    states = ", ".join(V.STATES.get(s, s) for s in d.tags["states"].tags_of(row))
     return (
-        ("Licensed in", ", ".join(V.STATES.get(s, s) for s in d.tags["states"].tags_of(row))),
+        ("Every state they are licensed in", states),
         ("Works with", listed("concerns", V.CONCERNS)),
         ("Approaches", listed("modalities", V.APPROACHES)),
         ("Ages", listed("ages_served", V.AGE_GROUPS)),

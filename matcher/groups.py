@@ -591,7 +591,7 @@ class Availability(Group[AvailabilityFacts]):
         confirmed = W.confirmed(facts.days_since_confirmed)
         if facts.stale:
             return [f"Listed an opening {when}, but {confirmed}: call to check."]
-        reasons = [f"Can start {when} ({facts.next_opening.isoformat()}); {confirmed}."]
+        reasons = [f"Can start {when} ({W.day(facts.next_opening)}); {confirmed}."]
         if facts.reach_measured and facts.reach_term > 0:
             reach = W.reachability(facts.offers, facts.median_days_to_offer, facts.settled,
                                    facts.followed)  # fmt: skip

@@ -83,7 +83,7 @@ def printable_summary(matches: Sequence[Match], preferences: Preferences, today:
     """A plain-text page to print or keep: each therapist, why they fit, what to ask after."""
     lines = [
         "Your therapist shortlist",
-        f"Made on {today.isoformat()}. Check fees, insurance and openings with each therapist.",
+        f"Made on {W.day(today)}. Check fees, insurance and openings with each therapist.",
         "",
     ]
     for place, match in enumerate(matches, start=1):

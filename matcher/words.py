@@ -9,6 +9,7 @@ the check-in scale), so a page, a report or the CLI never writes its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from matcher import vocabulary as V
 
@@ -98,6 +99,11 @@ def ratings_apart(first: float, second: float) -> tuple[str, str]:
     rating 'below the directory average' never reads as the same number."""
     places = 1 if f"{first:.1f}" != f"{second:.1f}" else 2
     return f"{first:.{places}f}", f"{second:.{places}f}"
+
+
+def day(when: date) -> str:
+    """A date as US readers write it: 'Nov 25, 2026' (files keep ISO dates)."""
+    return f"{when:%b} {when.day}, {when.year}"
 
 
 KM_PER_MILE = 1.609344

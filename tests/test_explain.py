@@ -148,3 +148,25 @@ def test_one_point_is_one_point_and_a_low_rating_never_reads_as_the_average(
         contributions = dict(match.contributions) | {"concerns": value}
         changed = dataclasses.replace(match, contributions=contributions)
         assert contribution_label(changed, "concerns") == label
+
+
+def test_dates_read_as_us_readers_write_them(demo: Directory) -> None:
+    """'Nov 5, 2026', not '2026-11-05' (found trying the app); files keep ISO dates."""
+    from datetime import date
+
+    from matcher import words as W
+    from matcher.explain import facts
+
+    assert W.day(date(2026, 11, 5)) == "Nov 5, 2026"
+    assert W.day(date(2027, 1, 31)) == "Jan 31, 2027"
+    ranked = rank(demo, prefs(concerns=["anxiety"]), today=TODAY).matches
+    openings = [
+        text
+        for match in ranked
+        for label, text in facts(match, prefs(concerns=["anxiety"]))
+        if label == "Next opening" and match.availability.days_to_opening
+    ]
+    assert openings, "no match with an opening ahead to check"
+    for text in openings:
+        assert re.match(r"[A-Z][a-z]{2} \d{1,2}, \d{4} \(in \d+ days?\)", text), text
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", text)

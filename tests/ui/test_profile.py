@@ -47,7 +47,9 @@ def test_a_card_opens_the_profile_with_contact_details() -> None:
     assert at.title[0].value.replace("\\", "") == row["name"]
     text = " ".join(m.value for m in at.markdown).replace("\\", "")
     assert row["email"] in text.replace("\u2060", "")
-    assert "Licensed in:" in text and "Works with:" in text
+    # Where they may see this client, then every state they are licensed in: two labels
+    assert "Licensed:" in text and "Every state they are licensed in:" in text
+    assert "Licensed in:" not in text and "Works with:" in text
     assert "What we keep if you send this" in text and "deleted after 90 days" in text
 
 
@@ -116,3 +118,24 @@ def test_bad_contact_details_are_validation_errors(column: str, value: str) -> N
 
 def test_a_directory_without_contact_columns_is_still_valid() -> None:
     assert validate_table(table_of([therapist("a")]), DIRECTORY_FIELDS, "d.csv") == []
+
+
+def test_past_clients_ratings_are_a_static_table_with_every_number() -> None:
+    """A wide data grid hid the numbers past a phone's edge (found trying the app at 390 px):
+    the ratings are a static table, one row per rapport item, numbers as they are said."""
+    at = results()
+    for button in [b for b in at.button if b.key and b.key.startswith("profile_")]:
+        therapist_id = button.key.removeprefix("profile_")
+        at.session_state["profile"] = therapist_id
+        at.switch_page(PROFILE).run()
+        assert not at.exception
+        if "Check-ins: not measured yet" not in " ".join(m.value for m in at.markdown):
+            break
+    else:
+        pytest.fail("no match on the first page with check-ins to show")
+    [table] = at.table
+    shown = table.value
+    assert list(shown.columns) == ["how clients felt", "their average (1-5)", "directory average"]
+    assert len(shown) == 9
+    assert shown["their average (1-5)"].str.fullmatch(r"\d\.\d").all()
+    assert len(at.dataframe) == 0

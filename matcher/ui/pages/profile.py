@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from matcher import vocabulary as V
@@ -88,13 +89,18 @@ st.markdown(
 
 st.header("What past clients said")
 st.markdown(plain(f"Check-ins: {rapport_summary(match)}."))
-if match.measured:
-    st.dataframe(
-        {
-            "how clients felt": [V.ITEM_BY_KEY[i.item].feeling for i in match.rapport.items],
-            "their average (1-5)": [round(i.mean or 0, 1) for i in match.rapport.items],
-            "directory average": [round(i.prior, 1) for i in match.rapport.items],
-        },
+if match.measured:  # a static table wraps its words, so a phone shows every number
+    # Cells are our own words and numbers: st.table reads Markdown, so nothing from a file.
+    st.table(
+        pd.DataFrame(
+            {
+                "how clients felt": [V.ITEM_BY_KEY[i.item].feeling for i in match.rapport.items],
+                "their average (1-5)": [
+                    "not rated" if i.mean is None else f"{i.mean:.1f}" for i in match.rapport.items
+                ],
+                "directory average": [f"{i.prior:.1f}" for i in match.rapport.items],
+            }
+        ),
         hide_index=True,
     )
 bio = str(row.get("bio", "") or "")

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from matcher import vocabulary as V
+from matcher import words as W
 from matcher.coordination import (
     QueueState,
     Status,
@@ -181,7 +182,7 @@ if held:
         for r in held:
             due = state.review_by(r)
             who = " ".join(part for part in (client_label(r), r.contact) if part)
-            line = f"{who} — review by {due.isoformat() if due else ''}"
+            line = f"{who} — review by {W.day(due) if due else ''}"
             if state.review_overdue(r):
                 st.error(plain(f"{line}: overdue"), icon=":material/schedule:")
             else:
@@ -270,8 +271,8 @@ if requests:
             offer = state.offers.get(rid)
             if offer is not None:
                 st.info(plain(f"Offered a slot with {therapist_name(offer.therapist_id)} on "
-                              f"{offer.offered_at.date().isoformat()}; held until "
-                              f"{offer.expires_on.isoformat()}."))  # fmt: skip
+                              f"{W.day(offer.offered_at.date())}; held until "
+                              f"{W.day(offer.expires_on)}."))  # fmt: skip
                 yes, no = st.columns(2)
                 if yes.button("The client accepted", key=f"offer_yes_{rid}"):
                     decide(partial(answer_offer, db, state, rid, True, actor),
@@ -511,7 +512,7 @@ with st.expander("Release an assignment (gives the slot back)"):
 st.header("Export")
 day = datetime.now(UTC).date()
 todays = export_day(db, state, directory, day)
-st.caption(f"{len(todays)} decision(s) recorded today ({day.isoformat()}, UTC).")
+st.caption(f"{len(todays)} decision(s) recorded today ({W.day(day)}, UTC).")
 st.download_button(
     "Download today's assignments (CSV)",
     spreadsheet_safe(todays).to_csv(index=False).encode("utf-8"),
