@@ -57,3 +57,36 @@ def run_fresh(code: str) -> None:
     """Run ``code`` in a fresh interpreter (nothing imported yet) and require it to pass."""
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_raw_html_and_scripts_come_only_from_our_constants() -> None:
+    """Everything from a file or a user is rendered as text: no unsafe_allow_html anywhere, and
+    st.html only ever receives a module constant (or a constant formatted with a number)."""
+    offenders = []
+    for path in [ROOT / "app.py", *(ROOT / "matcher" / "ui").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name) and (target.id.isupper() or target.id.startswith("_"))
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "unsafe_allow_html":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.value.lineno} unsafe_allow_html")
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "html"):  # fmt: skip
+                continue
+            [given] = node.args
+            if isinstance(given, ast.Call) and isinstance(given.func, ast.Attribute):
+                formatted = given.func.attr == "format" and isinstance(given.func.value, ast.Name)
+                numbers = [
+                    isinstance(a, ast.Call) and ast.unparse(a.func) == "int" for a in given.args
+                ]
+                if formatted and all(numbers):
+                    given = given.func.value  # _TO_TOP.format(int(count)): a number, no text
+            if not (isinstance(given, ast.Name) and given.id in constants):
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                offenders.append(f"{where} st.html({ast.unparse(given)})")
+    assert offenders == []

@@ -101,7 +101,7 @@ def open_at_top(page: str) -> None:
         return
     s["page_shown"] = page
     s["page_changes"] = changes = s.get("page_changes", 0) + 1
-    st.html(_TO_TOP.format(changes), unsafe_allow_javascript=True)
+    st.html(_TO_TOP.format(int(changes)), unsafe_allow_javascript=True)
 
 
 def open_profile(therapist_id: str) -> None:
