@@ -79,6 +79,18 @@ CITIES: tuple[City, ...] = (
     City("Minneapolis", "MN", 44.98, -93.27, 1.8, 1.1, 0.05),
     City("Portland", "OR", 45.52, -122.68, 1.8, 1.15, 0.07),
 )
+# Each city's main telephone area code, so a fictional number reads as local to the practice
+AREA_CODES = {
+    "Raleigh": 919, "Charlotte": 704, "Durham": 919, "Columbia": 803, "Charleston": 843,
+    "Richmond": 804, "Arlington": 703, "Atlanta": 404, "Savannah": 912, "Miami": 305,
+    "Orlando": 407, "Tampa": 813, "Austin": 512, "Houston": 713, "Dallas": 214, "El Paso": 915,
+    "Los Angeles": 213, "San Francisco": 415, "San Diego": 619, "Sacramento": 916,
+    "New York": 212, "Buffalo": 716, "Albany": 518, "Chicago": 312, "Springfield": 217,
+    "Seattle": 206, "Spokane": 509, "Denver": 303, "Colorado Springs": 719, "Boston": 617,
+    "Worcester": 508, "Philadelphia": 215, "Pittsburgh": 412, "Columbus": 614,
+    "Cleveland": 216, "Phoenix": 602, "Tucson": 520, "Las Vegas": 702, "Reno": 775,
+    "Minneapolis": 612, "Portland": 503,
+}  # fmt: skip
 
 # Latent orientation -> probability of each approach, each concern, and a style centre.
 ORIENTATIONS: dict[str, float] = {
@@ -528,8 +540,8 @@ def therapists(n: int, seed: int, as_of: date = DEFAULT_AS_OF) -> pd.DataFrame:
 
 
 def _with_contacts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fictional contact details, derived from the id (no random draws, so every other column
-    stays as it was): 555-01xx numbers and example.com addresses are reserved for fiction. Some
+    """Fictional contact details, derived from the id and the city (no random draws, so every
+    other column stays as it was): local area codes with 555-01xx numbers and example.com addresses are reserved for fiction. Some
     therapists list no phone, and about a third take bookings online."""
     number = np.arange(1, len(frame) + 1)
     slug = (
@@ -537,7 +549,7 @@ def _with_contacts(frame: pd.DataFrame) -> pd.DataFrame:
         + "."
         + pd.Series(number, index=frame.index).astype(str)
     )
-    area = np.array([919, 704, 212, 415, 512, 305, 312, 602, 503, 617])[number % 10]
+    area = frame["city"].map(AREA_CODES).to_numpy()  # the practice's own area code
     phone = pd.Series(
         [f"({a}) 555-01{n % 100:02d}" for a, n in zip(area, number, strict=True)],
         index=frame.index,

@@ -87,3 +87,13 @@ def test_a_large_directory_is_practical() -> None:
     frame = synth.therapists(200_000, seed=5)
     assert len(frame) == 200_000
     assert frame["therapist_id"].is_unique
+
+
+def test_a_listed_phone_number_is_local_to_the_practice() -> None:
+    """A Durham therapist listed a San Francisco (415) number (found trying the app)."""
+    table = synth.therapists(300, seed=5)
+    listed = table[table["phone"] != ""]
+    assert len(listed) > 200
+    area = listed["phone"].str.extract(r"^\((\d{3})\) 555-01\d\d$")[0].astype(int)
+    assert (area == listed["city"].map(synth.AREA_CODES)).all()
+    assert set(synth.AREA_CODES) == {c.name for c in synth.CITIES}
