@@ -148,6 +148,12 @@ class QueueState:
     def with_status(self, *statuses: Status) -> list[Referral]:
         return [r for r in self.referrals if self.status(r) in statuses]
 
+    def batchable(self) -> list[Referral]:
+        """Waiting referrals a batch proposal may place: never one held for risk (not waiting)
+        and never a client's own request, which asked for particular therapists and is
+        answered with an offer the client accepts or declines (``reply_to_request``)."""
+        return [r for r in self.with_status(Status.WAITING) if r.source != "self"]
+
     # Waiting well
 
     def past_target(self, referral: Referral) -> bool:
@@ -206,7 +212,14 @@ def propose(
     referral_ids: Sequence[str],
     progress: Progress | None = None,
 ) -> list[Outcome]:
-    """A batch proposal for waiting referrals, into the slots still free."""
+    """A batch proposal for waiting referrals, into the slots still free. Refuses any referral
+    a batch may not place (``QueueState.batchable``)."""
+    allowed = {r.referral_id for r in state.batchable()}
+    if refused := [rid for rid in referral_ids if rid not in allowed]:
+        raise ValueError(
+            f"not for a batch proposal (held, already placed, or a client's own request, "
+            f"which is answered with an offer): {', '.join(refused[:5])}"
+        )
     by_id = state.by_id
     return triage(
         directory, [by_id[rid] for rid in referral_ids], state.today, state.slots_left,

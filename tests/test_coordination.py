@@ -119,10 +119,11 @@ def test_slots_left_never_go_negative(tmp_path_factory: pytest.TempPathFactory, 
     db.import_referrals(read_referrals(DATA / "referrals.csv"), "ana")
     state = QueueState.from_store(db, demo, TODAY)
     waiting = state.with_status(Status.WAITING)
-    chosen = [waiting[i % len(waiting)].referral_id for i in picks]
+    chosen = list(dict.fromkeys(waiting[i % len(waiting)].referral_id for i in picks))
+    proposal = propose(state, demo, chosen)
     for _ in range(2):  # the same proposal accepted twice: the second books nothing new
         state = QueueState.from_store(db, demo, TODAY)
-        accept_all(db, state, propose(state, demo, chosen), "ana")
+        accept_all(db, state, proposal, "ana")
     after = QueueState.from_store(db, demo, TODAY)
     taken = db.taken_slots()
     assert all(taken[t] <= after.capacity.get(t, 0) for t in taken)
@@ -251,6 +252,26 @@ def test_an_offer_holds_the_slot_and_an_accepted_offer_becomes_an_assignment(
     steps = log[log["referral_id"] == reference]["action"].tolist()
     assert steps == ["consultation request", "offer", "offer accepted", "accepted"]
     assert offer.expires_on > TODAY
+
+
+def test_a_clients_own_request_is_never_placed_by_a_batch(store: Store, demo: Directory) -> None:
+    """A client asked for particular therapists: "Accept all" booked one with someone else,
+    with no offer made (found trying the app). Requests are answered with an offer."""
+    reference, _ = _request(store, demo)
+    state = QueueState.from_store(store, demo, TODAY)
+    assert state.status(state.by_id[reference]) == Status.WAITING
+    batch = [r.referral_id for r in state.batchable()]
+    assert reference not in batch
+    assert set(batch) == {r.referral_id for r in state.with_status(Status.WAITING)} - {reference}
+    with pytest.raises(ValueError, match="own request"):
+        propose(state, demo, [*batch[:3], reference])
+    held = state.with_status(Status.CRISIS_HOLD)[0].referral_id
+    with pytest.raises(ValueError, match=held):
+        propose(state, demo, [held])
+    result = accept_all(store, state, propose(state, demo, batch), "ana")
+    assert reference not in {b.referral_id for b in result.booked}
+    after = QueueState.from_store(store, demo, TODAY)
+    assert after.status(after.by_id[reference]) == Status.WAITING
 
 
 def test_a_declined_offer_frees_the_slot_and_two_answers_cannot_both_win(

@@ -206,7 +206,8 @@ def test_a_request_before_the_first_import_leaves_the_import_open_and_all_to_ass
     store: Store,
 ) -> None:
     """A client's request can arrive before the coordinator imports anything: the import stays
-    in view, and the referrals imported next are all chosen for assignment."""
+    in view, and the referrals imported next are all chosen for assignment. The request itself
+    is answered with an offer, never placed by a batch."""
     from matcher.directory import load_directory
     from matcher.triage import open_slots
 
@@ -217,10 +218,11 @@ def test_a_request_before_the_first_import_leaves_the_import_open_and_all_to_ass
     assert at.expander[0].proto.expanded  # "Import referrals", with only a self-referral
     header = next(m.value.replace("\\", "") for m in at.markdown if "asked today" in m.value)
     assert header.startswith(f"**{reference} (Jo)** · ")  # bold, not asterisks on screen
-    assert at.multiselect(key="to_assign").value == [reference]
+    assert at.multiselect(key="to_assign").value == []
+    assert at.button(key="propose").disabled
     click(at, "import_demo")
     chosen = at.multiselect(key="to_assign").value
-    assert len(chosen) > 50 and reference in chosen
+    assert len(chosen) > 50 and reference not in chosen
     assert not at.button(key="propose").disabled
 
 

@@ -363,7 +363,7 @@ st.caption(f"{len(shown)} of {len(stored)} referrals shown.")
 # Batch assignment
 
 st.header("Assign")
-waiting = state.with_status(Status.WAITING)
+waiting = state.batchable()
 # The choice follows the queue: referrals that start waiting (an import) join it, those that
 # stop (an accept) leave it, and a narrowed choice otherwise stays as the coordinator made it.
 # (Streamlit forgets a widget's value on a page away from it: then every waiting one again.)
@@ -376,7 +376,8 @@ elif before != pool:
     st.session_state["to_assign"] = [rid for rid in pool if rid in kept]
 st.session_state["to_assign_pool"] = pool
 chosen = st.multiselect(
-    "Referrals to assign (every waiting referral without a risk flag, unless you narrow it)",
+    "Referrals to assign (every waiting referral without a risk flag, unless you narrow it; "
+    "clients' own requests are answered above, with an offer)",
     pool,
     key="to_assign",
 )
