@@ -524,8 +524,10 @@ class Store:
         today: date | None = None,
     ) -> str:
         """A client's request to be contacted, stored as a self-referral in the queue; returns
-        the reference the client can quote. Also deletes unassigned requests older than
-        REQUEST_DAYS, as the request form promises."""
+        the reference the client can quote. The same request sent again the same day (same name,
+        contact and therapists, not yet answered) is the same request: its reference comes back,
+        with the latest answers and any risk flag kept, and nothing is added to the queue. Also
+        deletes unassigned requests older than REQUEST_DAYS, as the request form promises."""
         name, contact = " ".join(name.split()), contact.strip()
         if not 1 <= len(name) <= MAX_REQUEST_NAME:
             raise StoreError(f"a first name or initials of up to {MAX_REQUEST_NAME} characters")
@@ -545,6 +547,21 @@ class Store:
             ).rowcount
             if purged:
                 _audit(connection, "app", "delete old requests", detail=f"{purged} deleted")
+            same = connection.execute(
+                "SELECT referral_id FROM referrals WHERE source = 'self' AND received = ? AND "
+                "client_name = ? AND contact = ? AND chosen = ? AND referral_id NOT IN "
+                "(SELECT referral_id FROM assignments) AND referral_id NOT IN "
+                "(SELECT referral_id FROM offers)",
+                (today.isoformat(), name, contact, ";".join(therapists)),
+            ).fetchone()
+            if same is not None:
+                connection.execute(
+                    "UPDATE referrals SET preferences = ?, risk_self_harm = MAX(risk_self_harm, ?) "
+                    "WHERE referral_id = ?",
+                    (preferences.model_dump_json(), int(risk), same[0]),
+                )
+                _audit(connection, "app", "consultation request sent again", referral_id=same[0])
+                return str(same[0])
             connection.execute(
                 "INSERT INTO referrals (referral_id, received, urgency, risk_self_harm, "
                 "risk_harm_others, preferences, notes, imported_at, imported_by, client_name, "

@@ -214,3 +214,25 @@ def test_a_rematch_is_all_or_nothing(store: Store) -> None:
     store.rematch("r1", "T3", capacity=1, actor="ana", reason="repeated ruptures")
     assert store.taken_slots() == {"T2": 1, "T3": 1}
     assert list(store.audit()["action"][-2:]) == ["release", "override"]
+
+
+def test_the_same_request_sent_twice_is_one_request(tmp_path: Path) -> None:
+    """A second press of "Send my request" added a second request with a new reference (found
+    trying the app): the same request the same day is the same request, with its latest answers
+    and any risk flag kept. A different choice of therapists is a new request."""
+    db = Store(tmp_path / "c.db")
+    first = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(), today=TODAY)
+    again = db.request_consultation(" Sam ", "sam@example.org ", ["T1"],
+                                    prefs(concerns=["grief"]), risk=True, today=TODAY)  # fmt: skip
+    assert again == first
+    [stored] = db.referrals()
+    assert stored.preferences.concerns == ("grief",) and stored.crisis
+    calm = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(), today=TODAY)
+    assert calm == first and db.referrals()[0].crisis  # a risk flag is never dropped
+    other = db.request_consultation("Sam", "sam@example.org", ["T1", "T2"], prefs(), today=TODAY)
+    later = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(),
+                                    today=TODAY + timedelta(days=1))  # fmt: skip
+    assert len({first, other, later}) == 3 and len(db.referrals()) == 3
+    actions = db.audit()["action"].tolist()
+    assert actions.count("consultation request") == 3
+    assert actions.count("consultation request sent again") == 2

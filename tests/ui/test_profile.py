@@ -73,6 +73,12 @@ def test_a_request_needs_consent_and_then_lands_in_the_queue(private_database: P
     assert (stored.client_name, stored.contact) == ("J.", "(919) 555-0199")
     assert stored.preferences.state == "NC"
 
+    at.button(key="FormSubmitter:consultation-Send my request").click()  # pressed again
+    at.run()
+    assert "already sent today, so it was not sent twice" in at.success[0].value
+    assert reference in at.success[0].value.replace("\\", "")
+    assert [r.referral_id for r in Store(private_database).referrals()] == [reference]
+
 
 def test_a_request_without_a_way_to_reach_the_client_is_refused(private_database: Path) -> None:
     at, _ = first_profile(results())

@@ -147,12 +147,17 @@ if sent:
             "still here: please try again in a few minutes, or call the therapist directly."
         )
         st.stop()
+    again = reference == st.session_state.get("request_reference")
     st.session_state["request_reference"] = reference
+    st.session_state["request_again"] = again
 sent_reference = st.session_state.get("request_reference")
 if sent_reference:
     st.success(
         plain(
-            f"Your request was sent. Your reference is {sent_reference}: quote it when the "
+            f"This request was already sent today, so it was not sent twice. Your reference is "
+            f"still {sent_reference}: quote it when the clinic contacts you."
+            if st.session_state.get("request_again")
+            else f"Your request was sent. Your reference is {sent_reference}: quote it when the "
             "clinic contacts you."
         )
     )
