@@ -184,11 +184,16 @@ def test_held_referrals_show_a_review_by_date_and_a_review_is_recorded(store: St
     held = queue.loc[queue["status"] == "crisis hold"]
     assert held["review by"].str.endswith("(overdue)").all()
     assert queue.loc[queue["status"] == "waiting", "review by"].eq("").all()
+    assert queue["1st to 2nd session (days)"].eq("").all()  # nobody has two sessions: blank
     pick = at.selectbox(key="hold_pick").value
     click(at, "hold_reviewed")
     queue = at.dataframe[0].value
     assert not queue.loc[queue["referral"] == pick, "review by"].item().endswith("(overdue)")
     assert "risk review" in set(store.audit()["action"])
+    # The held list says so too ("Reviewed today" had no visible effect there)
+    [line] = [m.value.replace("\\", "") for m in at.markdown if m.value.startswith(pick)]
+    assert "last reviewed" in line and "not reviewed yet" not in line
+    assert all("not reviewed yet" in e.value for e in at.error if "overdue" in e.value)
 
 
 def test_long_waits_are_flagged_against_targets_the_coordinator_sets(store: Store) -> None:
@@ -234,6 +239,8 @@ def test_after_undoing_accept_all_the_review_starts_at_the_first_proposal(store:
     click(at, "accept_all")
     click(at, "undo_all")
     assert "Undone:" in at.success[0].value.replace("\\", "")
+    # Also a toast, seen wherever the page is scrolled (the line above is at the page's top)
+    assert "Undone:" in at.toast[0].value.replace("\\", "")
     assert at.selectbox(key="review").value == first  # not an unassigned leftover
     click(at, "accept_one")
     assert list(store.assignments()["referral_id"]) == [first]

@@ -57,6 +57,11 @@ today = date.today()
 
 st.title("Referral queue")
 st.caption(plain(f"Matching against {directory_name} ({len(directory):,} therapists)."))
+# The last decision: a toast where the coordinator is looking (the button pressed may be far
+# down a long page, or gone with the decision), and a line at the top that stays until the next.
+if flash := st.session_state.pop("flash", None):
+    st.toast(plain(flash), icon=":material/check_circle:", duration="long")
+    st.success(plain(flash))
 
 
 def therapist_name(therapist_id: str) -> str:
@@ -182,7 +187,9 @@ if held:
         for r in held:
             due = state.review_by(r)
             who = " ".join(part for part in (client_label(r), r.contact) if part)
-            line = f"{who} — review by {W.day(due) if due else ''}"
+            seen = state.reviewed.get(r.referral_id)
+            last = f"last reviewed {W.day(seen)}; " if seen else "not reviewed yet; "
+            line = f"{who} — {last}next review by {W.day(due) if due else ''}"
             if state.review_overdue(r):
                 st.error(plain(f"{line}: overdue"), icon=":material/schedule:")
             else:
@@ -207,7 +214,8 @@ if held:
                 decide(
                     partial(accept, db, state, hold, hold_to, actor, kind="override",
                             reason=reason),
-                    f"{hold} assigned to {hold_to} after the protocol.",
+                    f"{client_label(referral)} assigned to {therapist_name(hold_to)} after the "
+                    "protocol.",
                 )  # fmt: skip
         else:
             st.caption("No therapist who fits has a free slot right now.")
@@ -351,8 +359,9 @@ st.dataframe(
             "therapist": [therapist_name(assigned_to[r.referral_id]) if r.referral_id in
                           assigned_to else "" for r in shown],
             "check-in code": [codes.get(r.referral_id, "") for r in shown],
-            "1st to 2nd session (days)": [state.second_session_wait(r.referral_id)
-                                          for r in shown],
+            # blank until both sessions have a check-in (the grid showed "None")
+            "1st to 2nd session (days)": ["" if (days := state.second_session_wait(r.referral_id))
+                                          is None else str(days) for r in shown],
         }
     ),
     hide_index=True,
@@ -485,9 +494,6 @@ if proposal:
                            alternate.score, "override", reason),
                    f"{who} assigned to {therapist_name(alternate.therapist_id)} (override).")  # fmt: skip
 
-flash = st.session_state.pop("flash", None)
-if flash:
-    st.success(plain(flash))
 last = st.session_state.get("last_batch")
 undo = f"Undo the last 'accept all' ({len(last.booked)} assignments)" if last else ""
 if last is not None and last.booked and st.button(undo, key="undo_all"):
