@@ -196,14 +196,19 @@ class Rapport(Group[RapportFacts]):
                 "no client check-ins yet, so rapport is not measured yet and adds nothing "
                 "either way."
             )
-        low = [i for i in facts.items if i.clearly_low and i.priority > 0]
-        weak = low or [
-            i for i in facts.items if i.mean is not None and i.standing <= -0.5 and i.priority > 0
+        # Only an item whose quoted average is below the directory's is called below it: the
+        # estimate can sit low while the raw average does not (pulled down by the therapist's
+        # other items), and "4.35/5, below the average of 4.32" would contradict itself.
+        # "Clearly" needs both: the estimate clearly low and the average NOTABLE-ly below.
+        below = [
+            i for i in facts.items if i.priority > 0 and i.mean is not None and i.mean < i.prior
         ]
+        low = [i for i in below if i.clearly_low]
+        weak = low or [i for i in below if i.standing <= -0.5]
         if weak:
             i = weak[0]
-            clearly = "clearly " if i.clearly_low else ""
             assert i.mean is not None  # only measured items are ever weak
+            clearly = "clearly " if i.clearly_low and i.mean <= i.prior - NOTABLE else ""
             theirs, average = W.ratings_apart(i.mean, i.prior)
             return (
                 f"past clients rated {V.ITEM_BY_KEY[i.item].feeling} {theirs}/5 over "
@@ -591,7 +596,9 @@ class Availability(Group[AvailabilityFacts]):
         confirmed = W.confirmed(facts.days_since_confirmed)
         if facts.stale:
             return [f"Listed an opening {when}, but {confirmed}: call to check."]
-        reasons = [f"Can start {when} ({W.day(facts.next_opening)}); {confirmed}."]
+        # "now" carries no date: a listed opening already past would read as a past start
+        day = "" if facts.days_to_opening == 0 else f" ({W.day(facts.next_opening)})"
+        reasons = [f"Can start {when}{day}; {confirmed}."]
         if facts.reach_measured and facts.reach_term > 0:
             reach = W.reachability(facts.offers, facts.median_days_to_offer, facts.settled,
                                    facts.followed)  # fmt: skip

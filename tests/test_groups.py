@@ -193,6 +193,67 @@ def test_clearly_low_on_an_essential_item_is_demoted_and_the_card_says_why() -> 
     assert "feeling safe enough to be open 2.9/5" in shortfall and "clearly below" in shortfall
 
 
+@given(
+    mean=st.floats(1, 5),
+    prior=st.floats(3.5, 4.5),
+    estimate=st.floats(1, 5),
+    sd=st.floats(0.01, 0.5),
+)
+def test_a_rating_is_called_below_the_average_only_when_its_number_is(
+    mean: float, prior: float, estimate: float, sd: float
+) -> None:
+    """'4.29/5 over 19 check-ins, clearly below the directory average of 4.32' (found trying
+    the app): the words must agree with the numbers they quote. "Below" only when the quoted
+    average is below; "clearly" only when it is also at least NOTABLE below."""
+    from matcher import words as W
+
+    items = tuple(
+        G.ItemRating(item=i, priority=3 if i == "safe" else 0, weight=1.0 if i == "safe" else 0.0,
+                     estimate=estimate if i == "safe" else prior, sd=sd,
+                     mean=mean if i == "safe" else prior, prior=prior, spread=0.3)
+        for i in V.ITEMS
+    )  # fmt: skip
+    said = G.Rapport().shortfall(G.RapportFacts(items, 20, 0.9), prefs()) or ""
+    if "below the directory average" not in said:
+        return
+    theirs, average = W.ratings_apart(mean, prior)
+    assert f"{theirs}/5" in said and f"average of {average}." in said
+    assert mean < prior
+    if "clearly below" in said:
+        assert prior - mean >= G.NOTABLE and estimate + sd < prior
+
+
+def test_an_opening_already_past_reads_as_now_without_a_past_date() -> None:
+    """'Can start now (Nov 26, 2026)' on Nov 30 (found trying the app)."""
+    from datetime import timedelta
+
+    from matcher import words as W
+
+    def said(days_ago: int) -> str:
+        opened = TODAY - timedelta(days=days_ago)
+        facts = G.AvailabilityFacts(opened, max(-days_ago, 0), TODAY - timedelta(days=2), 2)
+        return " ".join(G.Availability().reasons(facts, prefs()))
+
+    assert said(4) == "Can start now; availability confirmed 2 days ago."
+    assert said(0) == "Can start now; availability confirmed 2 days ago."
+    later = TODAY + timedelta(days=3)
+    assert f"Can start in 3 days ({W.day(later)})" in said(-3)
+
+
+def test_a_small_gap_is_below_and_a_large_one_clearly_below() -> None:
+    def said(mean: float) -> str:
+        items = tuple(
+            G.ItemRating(item=i, priority=3, weight=1 / 9, estimate=3.9, sd=0.05,
+                         mean=mean, prior=4.32, spread=0.3)
+            for i in V.ITEMS
+        )  # fmt: skip
+        return G.Rapport().shortfall(G.RapportFacts(items, 19, 0.9), prefs()) or ""
+
+    assert said(4.29).endswith(", below the directory average of 4.32.")
+    assert "clearly below the directory average of 4.3." in said(3.6)
+    assert "below" not in said(4.4)  # estimate low, its own average not: no contradiction
+
+
 # ---------------------------------------------------------------------------------------------
 # Thin results
 
