@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import numpy as np
 import numpy.typing as npt
@@ -223,6 +224,20 @@ def valid_contact(kind: Literal["phone", "email", "url"], text: str) -> bool:
     if len(text) > MAX_CONTACT or not _CONTACT[kind].match(text):
         return False
     return kind != "phone" or sum(ch.isdigit() for ch in text) >= 7
+
+
+def contact_link(kind: Literal["phone", "email", "url"], text: str) -> str | None:
+    """The link a contact cell may become, or None: 'tel:' and its digits, 'mailto:' and the
+    address percent-quoted (so no '?cc=' or '&body=' rides along), or the checked http(s)
+    address itself."""
+    text = text.strip()
+    if not valid_contact(kind, text):
+        return None
+    if kind == "phone":
+        return "tel:" + "".join(ch for ch in text if ch.isdigit() or ch == "+")
+    if kind == "email":
+        return "mailto:" + quote(text, safe="@")
+    return text
 
 
 @dataclass(frozen=True)

@@ -225,3 +225,26 @@ def test_numbers_parse_as_pandas_would_whether_or_not_every_cell_is_a_number(
     stripped = column.str.strip()
     expected = pd.to_numeric(stripped.where(stripped != ""), errors="coerce").astype("float64")
     pd.testing.assert_series_equal(to_number(column), expected, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "link"),
+    [
+        ("phone", "(919) 555-0142", "tel:9195550142"),
+        ("phone", "+1 919.555.0142", "tel:+19195550142"),
+        ("phone", "call me", None),
+        ("email", "ana.b@example.com", "mailto:ana.b@example.com"),
+        ("email", "a?cc=x@evil.example.com", "mailto:a%3Fcc%3Dx@evil.example.com"),
+        ("email", "not-an-address", None),
+        ("url", "https://example.com/book?x=1", "https://example.com/book?x=1"),
+        ("url", "javascript:alert(1)", None),
+        ("url", "data:text/html,<b>x</b>", None),
+        ("phone", "", None),
+    ],
+)
+def test_a_contact_becomes_a_link_only_of_its_own_kind(
+    kind: str, text: str, link: str | None
+) -> None:
+    from matcher.schema import contact_link
+
+    assert contact_link(kind, text) == link  # type: ignore[arg-type]

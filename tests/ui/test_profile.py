@@ -46,7 +46,13 @@ def test_a_card_opens_the_profile_with_contact_details() -> None:
     )
     assert at.title[0].value.replace("\\", "") == row["name"]
     text = " ".join(m.value for m in at.markdown).replace("\\", "")
-    assert row["email"] in text.replace("\u2060", "")
+    # Exactly as listed, so a copied address works (Markdown's guards against auto-links had
+    # put an invisible U+2060 before the "@"), and a tap calls or writes
+    assert f"Email: {row['email']}" in [t.value for t in at.text]
+    assert f"Phone: {row['phone']}" in [t.value for t in at.text]
+    links = {e.proto.label: e.proto.url for e in at.get("link_button")}
+    assert links["Email them"] == f"mailto:{row['email']}"
+    assert links["Call them"] == "tel:" + "".join(ch for ch in row["phone"] if ch.isdigit())
     # Where they may see this client, then every state they are licensed in: two labels
     assert "Licensed:" in text and "Every state they are licensed in:" in text
     assert "Licensed in:" not in text and "Works with:" in text

@@ -4,6 +4,7 @@ to reach them, and a consultation request (the one place a client's data is stor
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import streamlit as st
 
 from matcher import vocabulary as V
 from matcher.explain import explain, facts, profile_facts, rapport_summary
+from matcher.schema import contact_link
 from matcher.scoring import assess, match_at
 from matcher.store import MAX_CHOSEN, MAX_REQUEST_NAME, REQUEST_DAYS, StoreError
 from matcher.ui.auth import store
@@ -33,6 +35,14 @@ STORED = (
     "coordinator puts you in touch. **For how long**: until a coordinator acts on it; a request "
     f"nobody has acted on is deleted after {REQUEST_DAYS} days. Nothing else you did here is "
     "stored."
+)
+
+# How to reach them: (kind of contact, column, button, icon)
+BUTTONS: tuple[tuple[Literal["phone", "email", "url"], str, str, str], ...] = (
+    ("phone", "phone", "Call them", ":material/call:"),
+    ("email", "email", "Email them", ":material/mail:"),
+    ("url", "booking_url", "Book a first session on their site", ":material/event:"),
+    ("url", "website", "Their website", ":material/open_in_new:"),
 )
 
 directory, _ = current_directory()
@@ -66,15 +76,17 @@ st.header("How to reach them")
 contacts = {c: str(row[c]).strip() for c in ("phone", "email", "website", "booking_url")}
 if not any(contacts.values()):
     st.markdown("This directory lists no contact details for them; ask your clinic.")
+# As text, never Markdown: copied, they are exactly what the directory lists (Markdown would
+# turn them into links we did not make, and the marks that stop that would be copied too).
 if contacts["phone"]:
-    st.markdown(f"**Phone:** {plain(contacts['phone'])}")
+    st.text(f"Phone: {contacts['phone']}")
 if contacts["email"]:
-    st.markdown(f"**Email:** {plain(contacts['email'])}")
-# Addresses were checked when the directory was loaded: only http(s) links reach this point.
-if contacts["booking_url"]:
-    st.link_button("Book a first session on their site", contacts["booking_url"])
-if contacts["website"]:
-    st.link_button("Their website", contacts["website"])
+    st.text(f"Email: {contacts['email']}")
+# Addresses were checked when the directory was loaded, and contact_link checks them again:
+# only phone digits, a quoted email address and http(s) addresses become buttons.
+for kind, column, label, icon in BUTTONS:
+    if (link := contact_link(kind, contacts[column])) is not None:
+        st.link_button(label, link, icon=icon)
 
 st.header("Why they may fit you")
 why_they_fit(match, words)

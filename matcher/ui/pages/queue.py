@@ -188,8 +188,8 @@ if held:
             due = state.review_by(r)
             who = " ".join(part for part in (client_label(r), r.contact) if part)
             seen = state.reviewed.get(r.referral_id)
-            last = f"last reviewed {W.day(seen)}; " if seen else "not reviewed yet; "
-            line = f"{who} — {last}next review by {W.day(due) if due else ''}"
+            when = f"last reviewed {W.day(seen)}; " if seen else "not reviewed yet; "
+            line = f"{who} — {when}next review by {W.day(due) if due else ''}"
             if state.review_overdue(r):
                 st.error(plain(f"{line}: overdue"), icon=":material/schedule:")
             else:
@@ -360,8 +360,8 @@ st.dataframe(
                           assigned_to else "" for r in shown],
             "check-in code": [codes.get(r.referral_id, "") for r in shown],
             # blank until both sessions have a check-in (the grid showed "None")
-            "1st to 2nd session (days)": ["" if (days := state.second_session_wait(r.referral_id))
-                                          is None else str(days) for r in shown],
+            "1st to 2nd session (days)": ["" if (gap := state.second_session_wait(r.referral_id))
+                                          is None else str(gap) for r in shown],
         }
     ),
     hide_index=True,
