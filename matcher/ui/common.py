@@ -84,13 +84,19 @@ def current_directory() -> tuple[Directory, str]:
 
 
 # Streamlit keeps the scroll position of the page left, so a page opened from far down a long
-# one (a card's profile button on a phone) would open far down too. A constant script, no data
+# one (a card's profile button on a phone) would open far down too; and on a phone the menu
+# stayed open over the page chosen from it, catching the next tap. On each page change this
+# scrolls to the top and, on a narrow screen, folds the menu away. A constant script, no data
 # in it; the count makes each page change a new element, so the browser runs it again.
 _TO_TOP = (  # hidden, so its slot adds no gap above the page
     "<style>.stElementContainer:has(> .stHtml script) {{ display: none; }}</style>"
     "<script>/* page change {} */ "
     "document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0); "
-    "window.scrollTo(0, 0);</script>"
+    "window.scrollTo(0, 0); "
+    "if (window.innerWidth < 768 && document.querySelector("
+    "'[data-testid=\"stSidebar\"]')?.dataset.collapsed === 'false') "
+    "document.querySelector('[data-testid=\"stSidebarCollapseButton\"] button')?.click();"
+    "</script>"
 )
 
 

@@ -371,9 +371,15 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         settled(page)
         _accessible(page, "consultation request sent")
 
-        page.goto(f"{server}/method")
-        page.get_by_role("heading", name="How matching works").wait_for()
+        # From the menu, as a person would: it folds away over the page chosen (it had stayed
+        # open, catching the next tap)
+        page.locator('[data-testid="stExpandSidebarButton"]').click()
+        page.get_by_role("link", name="How matching works").click()
+        page.get_by_role("heading", name="How matching works").first.wait_for()
         settled(page)
+        expect(page.locator('[data-testid="stSidebar"]')).to_have_attribute(
+            "data-collapsed", "true"
+        )
         _accessible(page, "method")
         page.goto(f"{server}/checkin")
         page.get_by_role("textbox", name="Your check-in code (from your clinic)").wait_for()
