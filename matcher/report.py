@@ -6,33 +6,82 @@ Built from ranked matches and their explanations; the words come from ``explain.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from matcher import vocabulary as V
 from matcher import words as W
+from matcher.directory import Directory
 from matcher.explain import contribution_label, explain, facts
 from matcher.preferences import Preferences
-from matcher.scoring import Match
+from matcher.scoring import Match, assess, match_at, top_k
 
 # A cell a spreadsheet would run as a formula: neutralised with a leading apostrophe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def shortlist_table(matches: Sequence[Match], preferences: Preferences) -> pd.DataFrame:
-    """One row per match, with its score, reasons, shortfall and practical facts."""
+@dataclass(frozen=True)
+class Listed:
+    """A therapist a client takes away: their place among the client's matches, as the cards
+    number them, the match, and how to reach them (blank when the directory lists none)."""
+
+    place: int
+    match: Match
+    phone: str = ""
+    email: str = ""
+
+
+def listed(d: Directory, matches: Sequence[Match]) -> list[Listed]:
+    """The matches shown, numbered as the cards are."""
+    return [Listed(place, m, *_contacts(d, m.row)) for place, m in enumerate(matches, start=1)]
+
+
+def shortlist(d: Directory, p: Preferences, ids: Sequence[str], today: date) -> list[Listed]:
+    """The therapists a client ticked, under their current answers and weights, in the cards'
+    order and numbered as the cards number them, whether or not they are among the matches
+    shown. One who no longer meets a must drops out."""
+    a = assess(d, p, today)
+    position = {int(row): i for i, row in enumerate(a.rows)}
+    wanted = sorted({position[r] for t in ids if (r := d.row_of.get(t)) in position})
+    if not wanted:
+        return []
+    order = top_k(d, a, int(a.rows.size))  # every eligible therapist, in the cards' order
+    place = np.empty(a.rows.size, dtype=np.intp)
+    place[order] = np.arange(1, order.size + 1)
+    return [
+        Listed(int(place[i]), match_at(d, p, a, i, today), *_contacts(d, int(a.rows[i])))
+        for i in sorted(wanted, key=lambda i: place[i])
+    ]
+
+
+def _contacts(d: Directory, row: int) -> tuple[str, str]:
+    table = d.table
+    return (
+        str(table["phone"].iat[row]).strip() if "phone" in table else "",
+        str(table["email"].iat[row]).strip() if "email" in table else "",
+    )
+
+
+def shortlist_table(entries: Sequence[Listed], preferences: Preferences) -> pd.DataFrame:
+    """One row per therapist, with their place, score, reasons, shortfall, practical facts and
+    how to reach them."""
     rows = []
-    for place, match in enumerate(matches, start=1):
+    for taken in entries:
+        match = taken.match
         words = explain(match, preferences)
         x, a = match.practical, match.availability
         rows.append(
             {
-                "rank": place,
+                "rank": taken.place,
                 "therapist_id": match.therapist_id,
                 "name": match.name,
                 "credentials": x.credentials,
                 "city": x.city,
+                "phone": taken.phone,
+                "email": taken.email,
                 "match_percent": round(match.score * 100),
                 "average_match_percent": round(match.baseline * 100),
                 **{f"points_{g}": _points(match, g) for g in V.GROUPS},
@@ -74,29 +123,34 @@ def _neutralise(value: object) -> object:
     return value
 
 
-def shortlist_csv(matches: Sequence[Match], preferences: Preferences) -> bytes:
-    table = spreadsheet_safe(shortlist_table(matches, preferences))
+def shortlist_csv(entries: Sequence[Listed], preferences: Preferences) -> bytes:
+    table = spreadsheet_safe(shortlist_table(entries, preferences))
     return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def printable_summary(matches: Sequence[Match], preferences: Preferences, today: date) -> str:
-    """A plain-text page to print or keep: each therapist, why they fit, what to ask after."""
+def printable_summary(entries: Sequence[Listed], preferences: Preferences, today: date) -> str:
+    """A plain-text page to print or keep: each therapist, why they fit, how to reach them, and
+    what to ask yourself after the first sessions."""
     lines = [
         "Your therapist shortlist",
         f"Made on {W.day(today)}. Check fees, insurance and openings with each therapist.",
         "",
     ]
-    for place, match in enumerate(matches, start=1):
+    for taken in entries:
+        match = taken.match
         words = explain(match, preferences)
         x = match.practical
         lines += [
-            f"{place}. {match.name} ({x.credentials}, {x.city}) — match {match.score:.0%}",
+            f"{taken.place}. {match.name} ({x.credentials}, {x.city}) — match {match.score:.0%}",
             *(f"   - {reason}" for reason in words.reasons),
         ]
         if words.shortfall:
             lines.append(f"   {words.shortfall}")
         sessions = " or ".join(V.THERAPIST_FORMATS[f] for f in x.formats)
         lines += [f"   Fee: {W.fee(x.fee, x.sliding_scale)}; sessions {sessions}"]
+        reach = "; ".join(f"{kind} {value}" for kind, value in
+                          (("phone", taken.phone), ("email", taken.email)) if value)  # fmt: skip
+        lines += [f"   To reach them: {reach or 'ask your clinic'}"]
         lines += ["   After your first sessions, ask yourself:"]
         lines += [f"     [ ] {question}" for question in words.first_session]
         lines.append("")
@@ -107,16 +161,29 @@ def printable_summary(matches: Sequence[Match], preferences: Preferences, today:
 def comparison_table(matches: Sequence[Match], preferences: Preferences) -> pd.DataFrame:
     """Therapists side by side: one column each, one row per thing worth comparing."""
     columns: dict[str, list[str]] = {}
-    for match in matches:
+    for match, heading in zip(matches, _headings(matches), strict=True):
         words = explain(match, preferences)
         values = [f"{match.score:.0%}", f"{match.baseline:.0%}"]
         values += [contribution_label(match, g) for g in V.GROUPS]
         values += [text for _, text in facts(match, preferences)]
-        values += [words.reasons[0], words.shortfall or "—"]
-        columns[f"{match.name} ({match.therapist_id})"] = values
+        values += [words.reasons[0], (words.shortfall or "—").removeprefix("Why not higher: ")]
+        columns[heading] = values
     first = matches[0] if matches else None
     labels = ["Match", "An average match for you"]
     labels += [f"From {V.GROUP_LABELS[g]}" for g in V.GROUPS]
     labels += [label for label, _ in facts(first, preferences)] if first else []
     labels += ["Strongest reason", "Why not higher"]
     return pd.DataFrame(columns, index=labels)
+
+
+def _headings(matches: Sequence[Match]) -> list[str]:
+    """Each therapist's name, with their city when two share a name, and a count when two
+    share both (an id means nothing to a client)."""
+    names = [m.name for m in matches]
+    headings = [
+        f"{m.name} ({m.practical.city})" if names.count(m.name) > 1 else m.name for m in matches
+    ]
+    return [
+        f"{h} ({headings[:i].count(h) + 1})" if headings.count(h) > 1 else h
+        for i, h in enumerate(headings)
+    ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 import streamlit as st
@@ -19,7 +18,6 @@ from matcher import words as W
 from matcher.checkins import with_checkins
 from matcher.directory import Directory, load_directory
 from matcher.preferences import Preferences
-from matcher.scoring import Match, assess, match_at
 from matcher.ui.auth import store
 
 # What a failing coordinator database raises: locked past its timeout, read-only, missing or
@@ -100,6 +98,23 @@ _TO_TOP = (  # hidden, so its slot adds no gap above the page
 )
 
 
+# The key of the container holding a decision's confirmation: Streamlit gives it the class
+# "st-key-decision", which the constant script below scrolls to the middle of the screen.
+DECISION = "decision"
+_INTO_VIEW = (
+    "<style>.stElementContainer:has(> .stHtml script) {{ display: none; }}</style>"
+    "<script>/* confirmation {} */ setTimeout(() => document.querySelector("
+    "'.st-key-decision')?.scrollIntoView({{block: 'center'}}), 50);</script>"
+)
+
+
+def bring_decision_into_view() -> None:
+    """Scroll the confirmation in the container keyed DECISION into the middle of the screen."""
+    s = st.session_state
+    s["into_view"] = shown = s.get("into_view", 0) + 1
+    st.html(_INTO_VIEW.format(int(shown)), unsafe_allow_javascript=True)
+
+
 def open_at_top(page: str) -> None:
     """Scroll to the top when ``page`` (the page being run) is not the page last drawn."""
     s = st.session_state
@@ -117,23 +132,6 @@ def open_profile(therapist_id: str) -> None:
     st.session_state["profile"] = therapist_id
     st.session_state.pop("request_reference", None)
     st.session_state["next_page"] = PROFILE
-
-
-def shortlisted(
-    directory: Directory, chosen: Preferences, ids: list[str], today: date
-) -> list[Match]:
-    """The client's ticked therapists as matches under their current answers and weights, in
-    the order ticked, whether or not they are among the matches shown (one who no longer meets
-    a must drops out)."""
-    if not ids:
-        return []
-    a = assess(directory, chosen, today)
-    position = {int(row): i for i, row in enumerate(a.rows)}
-    return [
-        match_at(directory, chosen, a, position[row], today)
-        for t in ids
-        if (row := directory.row(t)) in position
-    ]
 
 
 def answers_from(p: Preferences) -> dict[str, object]:

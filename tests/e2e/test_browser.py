@@ -117,9 +117,12 @@ def _walk_through(page: Any, server: str) -> None:
         choose(page, "Choose two or three therapists to compare", name)
         page.keyboard.press("Escape")
         settled(page)
-    table = page.locator('[data-testid="stDataFrame"]').first
+    table = page.locator('[data-testid="stTable"]').first  # static: every reason read whole
     table.wait_for()
     table.scroll_into_view_if_needed()
+    headings = table.locator("th").all_inner_texts()
+    assert all(name in headings for name in chosen), headings  # names, no ids
+    assert table.get_by_text("Strongest reason").count() == 1
     page.screenshot(path=str(ARTIFACTS / "comparison.png"))
 
     for name in chosen:  # each choice shows as a removable chip
@@ -176,12 +179,16 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(
         accept_all.wait_for()
         settled(page)
         accept_all.click()
-        page.get_by_text(re.compile(r"^Accepted \d+ assignment")).wait_for()
+        # Confirmed in view (it had shown 1,400 px and more away from the button pressed)
+        decision = page.locator(".st-key-decision")
+        expect(decision).to_contain_text(re.compile(r"^Accepted \d+ assignment"))
+        expect(decision).to_be_in_viewport()
         page.screenshot(path=str(ARTIFACTS / "queue.png"))
         settled(page)
 
         page.get_by_role("button", name=re.compile(r"^Undo the last 'accept all'")).click()
-        page.get_by_text(re.compile(r"^Undone: \d+ assignment")).wait_for()
+        expect(decision).to_contain_text(re.compile(r"^Undone: \d+ assignment"))
+        expect(decision).to_be_in_viewport()
         settled(page)
         # after the undo the review starts again at the first proposal of the demo queue
         review = page.get_by_role("combobox", name="Referral", exact=True)
@@ -190,6 +197,18 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(
         page.get_by_role("button", name="Accept", exact=True).click()
         page.get_by_text(re.compile(r" assigned to ")).first.wait_for()
         settled(page)
+
+        # Decisions far up the page are confirmed in view too: the client's request gets an
+        # offer, and a held referral a review, each pressed from the bottom of the screen
+        for button, said in (("Offer this slot", r"^Offer recorded for "),
+                             ("Reviewed today", r": review recorded\.$")):  # fmt: skip
+            pressed = page.get_by_role("button", name=button, exact=True)
+            pressed.scroll_into_view_if_needed()
+            page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollBy(0, -700)")
+            pressed.click()
+            expect(decision).to_contain_text(re.compile(said))
+            expect(decision).to_be_in_viewport()
+            settled(page)
 
         with page.expect_download() as download:
             page.get_by_role("button", name="Download today's assignments (CSV)").click()

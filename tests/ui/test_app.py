@@ -146,8 +146,9 @@ def test_comparison_and_downloads() -> None:
     ids = at.multiselect(key="compare").options
     at.multiselect(key="compare").set_value(ids[:2]).run()
     assert not at.exception
-    table = at.dataframe[0].value
+    table = at.table[0].value  # static: every reason read whole
     assert table.shape[1] == 2 and "Match" in table.index
+    assert not any(re.search(r"\bT\d{7}\b", str(h)) for h in table.columns)  # names, no ids
     at.checkbox(key=at.checkbox[0].key).check().run()
     assert any(c.value.startswith("1 therapist(s) ticked") for c in at.caption)
 
@@ -189,6 +190,15 @@ def test_an_uploaded_bio_with_html_stays_text() -> None:
     assert any(t.value == script for t in at.text)  # st.text: shown as typed, never run
     for element in (*at.markdown, *at.subheader):
         assert "<script" not in element.value and "<img" not in element.value.replace("\\<", "")
+    # The comparison is a static table, which reads Markdown: every heading and cell escaped
+    at.switch_page(RESULTS).run()  # AppTest reruns the page it was last switched to
+    ids = at.multiselect(key="compare").options
+    at.multiselect(key="compare").set_value(ids[:2]).run()
+    [table] = at.table
+    cells = [*map(str, table.value.columns), *map(str, table.value.index)]
+    cells += [str(v) for v in table.value.to_numpy().ravel()]
+    assert all("<img" not in c.replace("\\<", "") for c in cells)
+    assert all("http://" not in c and "https://" not in c for c in cells)
 
 
 def test_the_method_page_explains_the_model() -> None:

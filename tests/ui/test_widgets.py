@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from matcher.report import comparison_table, shortlist_table
+from matcher.report import comparison_table, listed, shortlist_table
 from matcher.scoring import rank
 from matcher.ui.widgets import contribution_frame
 from tests.conftest import TODAY, directory_of, prefs, therapist
@@ -29,7 +29,7 @@ def test_unmeasured_rapport_is_words_without_a_bar_everywhere() -> None:
     table = comparison_table([new, rated], p)
     assert table.loc["From rapport"].tolist()[0] == "not measured yet"
     assert re.search(r"\d points?$", table.loc["From rapport"].tolist()[1])
-    csv = shortlist_table([new, rated], p).set_index("therapist_id")
+    csv = shortlist_table(listed(d, [new, rated]), p).set_index("therapist_id")
     assert csv.loc["new", "points_rapport"] == "not measured yet"
     assert isinstance(csv.loc["rated", "points_rapport"], int)
 

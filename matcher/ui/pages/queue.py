@@ -48,7 +48,13 @@ from matcher.scoring import Match
 from matcher.store import OFFER_DAYS, StoreError
 from matcher.triage import Outcome
 from matcher.ui.auth import coordinator, store
-from matcher.ui.common import DEMO_REFERRALS, current_directory, plain
+from matcher.ui.common import (
+    DECISION,
+    DEMO_REFERRALS,
+    bring_decision_into_view,
+    current_directory,
+    plain,
+)
 
 actor = coordinator()
 db = store()
@@ -57,11 +63,6 @@ today = date.today()
 
 st.title("Referral queue")
 st.caption(plain(f"Matching against {directory_name} ({len(directory):,} therapists)."))
-# The last decision: a toast where the coordinator is looking (the button pressed may be far
-# down a long page, or gone with the decision), and a line at the top that stays until the next.
-if flash := st.session_state.pop("flash", None):
-    st.toast(plain(flash), icon=":material/check_circle:", duration="long")
-    st.success(plain(flash))
 
 
 def therapist_name(therapist_id: str) -> str:
@@ -113,15 +114,29 @@ def import_file(path: Path) -> None:
     )
 
 
-def decide(action: Callable[[], object], done: str) -> None:
-    """Run one store decision; say why it was refused, or report it and refresh the page."""
+def decide(action: Callable[[], object], done: str, where: str) -> None:
+    """Run one store decision; say why it was refused, or refresh the page and confirm it in
+    the section ``where`` it was made (see ``confirmation``)."""
     try:
         action()
     except StoreError as error:
         st.error(plain(str(error)))
         return
-    st.session_state["flash"] = done
+    st.session_state["flash"] = (where, done)
     st.rerun()
+
+
+def confirmation(where: str | None) -> None:
+    """The last decision's confirmation, drawn at the top of the section ``where`` it was made
+    (None: at the foot of the page, when that section is gone with the decision) and scrolled
+    into view: the button pressed may be thousands of pixels down a long page."""
+    flash = st.session_state.get("flash")
+    if not flash or where not in (None, flash[0]):
+        return
+    del st.session_state["flash"]
+    with st.container(key=DECISION):
+        st.success(plain(flash[1]))
+    bring_decision_into_view()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +193,7 @@ if alarmed:
 held = state.with_status(Status.CRISIS_HOLD)
 if held:
     with st.container(border=True):
+        confirmation("held")
         st.error(
             f"{len(held)} referral(s) flagged for risk are held for the crisis protocol and "
             "will not be auto-assigned: " + ", ".join(plain(r.referral_id) for r in held),
@@ -201,7 +217,8 @@ if held:
                             key="hold_pick")  # fmt: skip
         referral = next(r for r in held if r.referral_id == hold)
         if st.button("Reviewed today", key="hold_reviewed"):
-            decide(partial(review, db, hold, actor), f"{client_label(referral)}: review recorded.")
+            decide(partial(review, db, hold, actor), f"{client_label(referral)}: review recorded.",
+                   "held")  # fmt: skip
         best = hold_options(state, directory, referral)
         if best:
             hold_to = st.selectbox(
@@ -216,6 +233,7 @@ if held:
                             reason=reason),
                     f"{client_label(referral)} assigned to {therapist_name(hold_to)} after the "
                     "protocol.",
+                    "held",
                 )  # fmt: skip
         else:
             st.caption("No therapist who fits has a free slot right now.")
@@ -227,6 +245,7 @@ by_id = state.by_id
 strained = state.ruptures
 if strained or state.commented:
     st.header("Relationships that need attention")
+    confirmation("ruptures")
     st.caption("Ruptures in check-ins, and every comment a client wrote, newest session last.")
     for rid in sorted(set(strained) | set(state.commented)):
         current = assigned_to[rid]
@@ -253,7 +272,8 @@ if strained or state.commented:
                 decide(
                     partial(rematch, db, state, rid, new, actor,
                             "rematch after repeated ruptures in check-ins"),
-                    f"{rid} rematched to {new}.",
+                    f"{client_label(state.by_id[rid])} rematched to {therapist_name(new)}.",
+                    "ruptures",
                 )  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
@@ -263,6 +283,7 @@ requests = [r for r in state.referrals if r.source == "self" and r.referral_id n
             and not r.crisis]  # fmt: skip
 if requests:
     st.header("Consultation requests")
+    confirmation("requests")
     st.caption(
         "Clients who asked from the app to be contacted. Offer a slot with a therapist they "
         "chose (or an alternate); the slot is held for them until they answer or the offer "
@@ -285,10 +306,11 @@ if requests:
                 if yes.button("The client accepted", key=f"offer_yes_{rid}"):
                     decide(partial(answer_offer, db, state, rid, True, actor),
                            f"{client_label(r)} accepted: assigned to "
-                           f"{therapist_name(offer.therapist_id)}.")  # fmt: skip
+                           f"{therapist_name(offer.therapist_id)}.", "requests")  # fmt: skip
                 if no.button("The client declined", key=f"offer_no_{rid}"):
                     decide(partial(answer_offer, db, state, rid, False, actor),
-                           f"{client_label(r)} declined; the slot is free again.")  # fmt: skip
+                           f"{client_label(r)} declined; the slot is free again.",
+                           "requests")  # fmt: skip
                 continue
             free = [t for t in r.chosen if state.slots_left.get(t, 0) > 0]
             alternates = [m.therapist_id for m in hold_options(state, directory, r)
@@ -310,7 +332,7 @@ if requests:
             if st.button("Offer this slot", key=f"offer_{rid}"):
                 decide(partial(reply_to_request, db, state, rid, pick, actor, int(days)),
                        f"Offer recorded for {client_label(r)}: {therapist_name(pick)}, held "
-                       f"{int(days)} day(s). Now contact the client.")  # fmt: skip
+                       f"{int(days)} day(s). Now contact the client.", "requests")  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
 # The queue
@@ -372,6 +394,7 @@ st.caption(f"{len(shown)} of {len(stored)} referrals shown.")
 # Batch assignment
 
 st.header("Assign")
+confirmation("assign")
 waiting = state.batchable()
 # The choice follows the queue: referrals that start waiting (an import) join it, those that
 # stop (an accept) leave it, and a narrowed choice otherwise stays as the coordinator made it.
@@ -437,9 +460,9 @@ if proposal:
         result = accept_all(db, state, proposed, actor)  # one transaction
         refused = [f"{client_label(by_id[r.request.referral_id])}: {r.why}" for r in result.refused]
         st.session_state["last_batch"] = result
-        st.session_state["flash"] = f"Accepted {len(result.booked)} assignment(s)." + (
+        st.session_state["flash"] = ("assign", f"Accepted {len(result.booked)} assignment(s)." + (
             f" Not booked: {'; '.join(refused)}." if refused else ""
-        )
+        ))  # fmt: skip
         st.rerun()
 
     st.subheader("Review one referral")
@@ -463,7 +486,7 @@ if proposal:
         match = outcome.match
         if st.button("Accept", key="accept_one"):
             decide(partial(accept, db, state, pick, match.therapist_id, actor, match.score),
-                   f"{who} assigned to {therapist_name(match.therapist_id)}.")  # fmt: skip
+                   f"{who} assigned to {therapist_name(match.therapist_id)}.", "assign")  # fmt: skip
     elif outcome.unassigned is not None:
         st.warning(plain(sentence(describe_unassigned(outcome.unassigned,
                                                       outcome.referral.preferences))))  # fmt: skip
@@ -492,18 +515,20 @@ if proposal:
         if st.button("Assign the alternate", key="override", disabled=not sure):
             decide(partial(accept, db, state, pick, alternate.therapist_id, actor,
                            alternate.score, "override", reason),
-                   f"{who} assigned to {therapist_name(alternate.therapist_id)} (override).")  # fmt: skip
+                   f"{who} assigned to {therapist_name(alternate.therapist_id)} (override).",
+                   "assign")  # fmt: skip
 
 last = st.session_state.get("last_batch")
 undo = f"Undo the last 'accept all' ({len(last.booked)} assignments)" if last else ""
 if last is not None and last.booked and st.button(undo, key="undo_all"):
     st.session_state.pop("last_batch", None)
     decide(partial(undo_accept_all, db, last, actor),
-               f"Undone: {len(last.booked)} assignment(s) taken back.")  # fmt: skip
+               f"Undone: {len(last.booked)} assignment(s) taken back.", "assign")  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
 # Release and export
 
+confirmation("release")
 with st.expander("Release an assignment (gives the slot back)"):
     if assigned_to:
         chosen_release = st.selectbox("Referral to release", sorted(assigned_to),
@@ -512,7 +537,7 @@ with st.expander("Release an assignment (gives the slot back)"):
         why = st.text_input("Reason", key="release_reason")
         if st.button("Release", key="release"):
             decide(partial(release_slot, db, chosen_release, actor, why),
-                   f"Released {client_label(by_id[chosen_release])}.")  # fmt: skip
+                   f"Released {client_label(by_id[chosen_release])}.", "release")  # fmt: skip
     else:
         st.caption("Nothing is assigned yet.")
 
@@ -527,3 +552,4 @@ st.download_button(
     mime="text/csv",
     key="export",
 )
+confirmation(None)  # a decision whose section went with it

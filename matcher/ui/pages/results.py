@@ -15,7 +15,7 @@ from matcher.explain import (
     headline,
     summary,
 )
-from matcher.report import comparison_table, printable_summary, shortlist_csv
+from matcher.report import comparison_table, listed, printable_summary, shortlist, shortlist_csv
 from matcher.scoring import rank
 from matcher.ui.common import (
     INTAKE,
@@ -25,7 +25,6 @@ from matcher.ui.common import (
     open_profile,
     plain,
     preferences,
-    shortlisted,
 )
 from matcher.ui.widgets import match_card
 
@@ -110,7 +109,10 @@ compared = st.multiselect(
     key="compare",
 )
 if len(compared) >= 2:
-    st.dataframe(comparison_table([by_id[i] for i in compared], chosen))
+    # A static table wraps its words, so every reason is read whole (a data grid cut them
+    # off); it reads Markdown, so every cell and heading goes through plain()
+    table = comparison_table([by_id[i] for i in compared], chosen)
+    st.table(table.map(plain).rename(index=plain, columns=plain))
     for column, therapist_id in zip(st.columns(len(compared)), compared, strict=True):
         column.button(
             f"Profile: {by_id[therapist_id].name}",
@@ -123,8 +125,8 @@ elif compared:
 
 st.header("Your shortlist")
 ticked = [t for t in st.session_state.get("shortlist_ids", []) if t in directory.row_of]
-picked = shortlisted(directory, chosen, ticked, today)
-keep = picked or list(ranking.matches)
+picked = shortlist(directory, chosen, ticked, today) if ticked else []
+keep = picked or listed(directory, ranking.matches)
 st.caption(
     f"{len(picked)} therapist(s) ticked; they stay on your shortlist whatever the order."
     if picked
