@@ -11,6 +11,7 @@ from matcher.ui.common import (
     CHECKIN,
     INTAKE,
     METHOD,
+    NO_SCROLL_ANCHORING,
     PROFILE,
     QUEUE,
     RESULTS,
@@ -49,5 +50,6 @@ navigation = st.navigation(
 # callback): switching here, before any page is drawn, spares drawing the page being left.
 if (next_page := st.session_state.pop("next_page", None)) is not None:
     st.switch_page(next_page)
+st.html(NO_SCROLL_ANCHORING)  # style only: drawn outside the page's flow
 open_at_top(navigation.url_path)
 navigation.run()

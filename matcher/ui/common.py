@@ -115,6 +115,12 @@ def bring_decision_into_view() -> None:
     st.html(_INTO_VIEW.format(int(shown)), unsafe_allow_javascript=True)
 
 
+# Chromium's scroll anchoring picks a node to hold still while a rerun replaces the page's
+# elements, and on a phone it threw the page some 1,300 px when a card's score chart was opened
+# (measured; none without it). The page holds its scroll position as it is instead.
+NO_SCROLL_ANCHORING = "<style>[data-testid='stMain'] { overflow-anchor: none; }</style>"
+
+
 def open_at_top(page: str) -> None:
     """Scroll to the top when ``page`` (the page being run) is not the page last drawn."""
     s = st.session_state

@@ -132,7 +132,7 @@ def contribution_spec() -> dict[str, Any]:
     return {
         "mark": {"type": "bar"},
         "encoding": {
-            "x": {"field": "points", "type": "quantitative", "title": "points vs an average match"},
+            "x": {"field": "points", "type": "quantitative", "title": "points"},
             "y": {
                 "field": "part",
                 "type": "nominal",

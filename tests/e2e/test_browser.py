@@ -337,9 +337,14 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
 
         # A chart is drawn when asked for, and its toolbar is off the Tab path.
         parts = page.locator("summary").filter(has_text="How the score is made up").first
+        parts.scroll_into_view_if_needed()
+        before = parts.bounding_box()
         parts.click()
         page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
         settled(page)
+        after = parts.bounding_box()  # the page stays put (it had jumped some 1,300 px)
+        assert before is not None and after is not None
+        assert abs(after["y"] - before["y"]) < 60, (before, after)
         _accessible(page, "results with a chart open")
         parts.focus()
         page.keyboard.press("Tab")
