@@ -1,11 +1,12 @@
 """Check-in codes: short enough to read over the phone, unguessable, and never stored as text.
 
 A code is 15 random symbols of Crockford's base32 (75 bits) and one check symbol, shown in four
-groups of four: ``7KQ2-M9XD-4TRB-H3WC``. Entry forgives what people do when they copy a code:
-lower case, spaces or missing hyphens, and the letters Crockford's alphabet leaves out because
-they look like digits (O for 0, I and L for 1). The check symbol (Luhn's algorithm in base 32)
-catches every single mistyped symbol and every swap of two neighbouring ones but 0 and Z, so a
-typo is reported as a typo at once, before the store is asked.
+groups of four: ``7KQ2-M9XD-4TRB-H3WQ`` (``EXAMPLE``). Entry forgives what people do when they
+copy a code: lower case, spaces or missing hyphens, and the letters Crockford's alphabet leaves
+out because they look like digits (O for 0, I and L for 1). The check symbol (Luhn's algorithm
+in base 32) catches every single mistyped symbol and every swap of two neighbouring ones but 0
+and Z, so a typo is reported at once, before the store is asked (as is a made-up code, 31
+times in 32: the message says a symbol is probably mistyped, not that one certainly is).
 
 The store keeps only a digest of each code. The coordinator still sees the code whole in the
 queue: a code is derived from a random per-assignment nonce (kept in the database) with a key
@@ -29,6 +30,7 @@ LENGTH = SYMBOLS + 1  # with the check symbol
 _VALUE = {symbol: value for value, symbol in enumerate(ALPHABET)}
 _LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 KEY_BYTES = 32
+EXAMPLE = "7KQ2-M9XD-4TRB-H3WQ"  # what a code looks like; its check symbol is right
 
 
 class CodeError(ValueError):
@@ -68,7 +70,10 @@ def normalise(text: str) -> str:
             f"a code has {LENGTH} letters and digits (four groups of four); this has {len(symbols)}"
         )
     if check_symbol(symbols[:-1]) != symbols[-1]:
-        raise CodeError("this code has a typo: please compare it with the one you were given")
+        raise CodeError(  # a typo, most likely; or a code nobody issued
+            "this code does not check out: a letter or digit is probably mistyped, so please "
+            "compare it, group by group, with the one you were given"
+        )
     return symbols
 
 

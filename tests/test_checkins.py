@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from matcher import codes
 from matcher import vocabulary as V
 from matcher.checkins import (
     CheckIn,
@@ -117,10 +118,10 @@ def test_a_skipped_item_is_missing_not_a_rating(booked: tuple[Store, str]) -> No
 def test_wrong_and_mistyped_codes_are_refused(booked: tuple[Store, str]) -> None:
     store, code = booked
     typo = code[:-1] + ("A" if code[-1] != "A" else "B")
-    with pytest.raises(StoreError, match="typo"):
+    with pytest.raises(StoreError, match="mistyped"):
         store.record_checkin(typo, "T0000010", 1, GOOD)
     assert store.checkin_target(typo) is None
-    assert store.checkin_target("7KQ2-M9XD-4TRB-H3WC") is None  # well formed, never issued
+    assert store.checkin_target(codes.EXAMPLE) is None  # well formed, never issued
     assert store.checkin_target(code.lower()) == ("R1", "T0000010")  # still works, any case
 
 

@@ -52,7 +52,7 @@ def test_every_single_mistyped_symbol_is_caught(nonce: bytes, at: int, symbol: s
     if symbols[at] == symbol:
         return
     symbols[at] = symbol
-    with pytest.raises(CodeError, match="typo"):
+    with pytest.raises(CodeError, match="mistyped"):
         codes.normalise("".join(symbols))
 
 
@@ -119,3 +119,8 @@ def test_the_database_never_holds_a_code(private_database: Path) -> None:
         dumped = "\n".join(raw.iterdump())
     assert code not in dumped and code.replace("-", "") not in dumped
     assert codes.digest(code) in dumped
+
+
+def test_the_example_shown_to_clients_is_well_formed() -> None:
+    """The check-in page's placeholder failed its own check ("this code has a typo")."""
+    assert codes.format_code(codes.normalise(codes.EXAMPLE)) == codes.EXAMPLE

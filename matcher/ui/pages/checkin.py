@@ -49,7 +49,7 @@ if target is None:
         code = st.text_input(
             "Your check-in code (from your clinic)",
             key="checkin_code_input",
-            placeholder="e.g. 7KQ2-M9XD-4TRB-H3WC",
+            placeholder=f"e.g. {codes.EXAMPLE}",
             help="16 letters and digits in four groups. Capitals, spaces and dashes don't matter.",
         )
         go = st.form_submit_button("Continue", type="primary")
