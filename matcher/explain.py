@@ -236,7 +236,8 @@ def describe_main_concern(ranking: Ranking, p: Preferences) -> str | None:
     lines = [f"None of these matches lists {concern}, the first concern you named."]
     if missing.eligible_with:
         lines.append(
-            f"{W.count(missing.eligible_with, 'therapist')} who can see you "
+            f"{W.count(missing.eligible_with, 'therapist')} who "
+            f"{'meets' if missing.eligible_with == 1 else 'meet'} your musts "
             f"{'does' if missing.eligible_with == 1 else 'do'} list it: giving "
             f"“{V.GROUP_LABELS['concerns']}” more weight would bring them up."
         )
@@ -313,12 +314,14 @@ def describe_unknown(term: str, value: str, known: Iterable[str]) -> str:
 
 
 def headline(ranking: Ranking) -> str:
-    """One line above the matches: '62 therapists can see you; 3 changes would add more.'"""
+    """One line above the matches: '62 therapists meet every must in your answers; 3 changes
+    would add more.' ("can see you" read as who could look at the client's answers.)"""
     eased = len(ranking.relaxations)
     more = f"; {W.count(eased, 'change')} would add more" if eased else ""
     if not ranking.eligible:
         return f"No therapist in this directory meets every must{more}."
-    return f"{W.count(ranking.eligible, 'therapist')} can see you{more}."
+    verb = "meets" if ranking.eligible == 1 else "meet"
+    return f"{W.count(ranking.eligible, 'therapist')} {verb} every must in your answers{more}."
 
 
 def summary(ranking: Ranking, p: Preferences) -> tuple[str, ...]:

@@ -170,3 +170,19 @@ def test_dates_read_as_us_readers_write_them(demo: Directory) -> None:
     for text in openings:
         assert re.match(r"[A-Z][a-z]{2} \d{1,2}, \d{4} \(in \d+ days?\)", text), text
         assert not re.search(r"\d{4}-\d{2}-\d{2}", text)
+
+
+def test_the_headline_says_who_meets_the_clients_musts(demo: Directory) -> None:
+    """'87 therapists can see you' read as who could look at the client's answers (found
+    trying the app)."""
+    import dataclasses
+
+    from matcher.explain import headline
+
+    ranking = rank(demo, prefs(concerns=["anxiety"]), today=TODAY)
+    line = headline(ranking)
+    assert line.startswith(f"{ranking.eligible:,} therapists meet every must in your answers")
+    one = dataclasses.replace(ranking, eligible=1, relaxations=())
+    assert headline(one) == "1 therapist meets every must in your answers."
+    none = dataclasses.replace(ranking, eligible=0, relaxations=())
+    assert headline(none) == "No therapist in this directory meets every must."

@@ -97,7 +97,7 @@ def _walk_through(page: Any, server: str) -> None:
     page.get_by_role("button", name="Show my matches").click()
 
     page.get_by_role("heading", name="Your matches").wait_for()
-    page.get_by_text("can see you").first.wait_for()
+    page.get_by_text("meet every must in your answers").first.wait_for()
     page.get_by_role("heading", name="Your shortlist").wait_for()  # the last part of the page
     page.locator('[data-testid="stMetric"]').nth(4).wait_for()
     settled(page)

@@ -49,9 +49,9 @@ st.dataframe(
 st.markdown(
     f"""
 Every match starts from the same place: an average match for you, among the therapists who
-can see you, scores 50%. Each part then adds points or takes them away, and the parts add up
+meet every must in your answers, scores 50%. Each part then adds points or takes them away, and the parts add up
 exactly to the match score. Parts are put on a common scale first (how far a therapist stands
-from the others who could see you), so a part you weight twice as much moves the order about
+from the others who meet them), so a part you weight twice as much moves the order about
 twice as much. A part you set to zero is never given as a reason.
 
 **Why these default weights.** Relationship factors carry the largest weight because, in the
