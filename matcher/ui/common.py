@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from matcher import vocabulary as V
 from matcher import words as W
@@ -98,21 +99,24 @@ _TO_TOP = (  # hidden, so its slot adds no gap above the page
 )
 
 
-# The key of the container holding a decision's confirmation: Streamlit gives it the class
-# "st-key-decision", which the constant script below scrolls to the middle of the screen.
-DECISION = "decision"
+# A decision's confirmation is drawn in a container keyed "decision_<n>" (Streamlit gives it the
+# class "st-key-decision_<n>"), and the script below scrolls that one to the middle of the
+# screen. A new n each time: the confirmation left from the decision before may still be on the
+# page while the new one is drawn. Constant but for n, an int.
 _INTO_VIEW = (
     "<style>.stElementContainer:has(> .stHtml script) {{ display: none; }}</style>"
-    "<script>/* confirmation {} */ setTimeout(() => document.querySelector("
-    "'.st-key-decision')?.scrollIntoView({{block: 'center'}}), 50);</script>"
+    "<script>/* confirmation {0} */ setTimeout(() => document.querySelector("
+    "'.st-key-decision_{0}')?.scrollIntoView({{block: 'center'}}), 50);</script>"
 )
 
 
-def bring_decision_into_view() -> None:
-    """Scroll the confirmation in the container keyed DECISION into the middle of the screen."""
+def decision_box() -> DeltaGenerator:
+    """A new container for a decision's confirmation, brought into the middle of the screen."""
     s = st.session_state
-    s["into_view"] = shown = s.get("into_view", 0) + 1
+    s["decisions_shown"] = shown = s.get("decisions_shown", 0) + 1
+    box = st.container(key=f"decision_{int(shown)}")
     st.html(_INTO_VIEW.format(int(shown)), unsafe_allow_javascript=True)
+    return box
 
 
 # Chromium's scroll anchoring picks a node to hold still while a rerun replaces the page's

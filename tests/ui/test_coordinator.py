@@ -128,7 +128,19 @@ def test_the_audit_log_page_is_newest_first_and_filters(store: Store) -> None:
     at.text_input(key="audit_referral").input("").run()
     at.multiselect(key="audit_action").set_value(["import referrals"]).run()
     assert list(at.dataframe[0].value["action"]) == ["import referrals"]
-    assert at.dataframe[0].value["therapist_id"].eq("").all()  # blank, never "None"
+    assert at.dataframe[0].value["therapist"].eq("").all()  # blank, never "None"
+    at.multiselect(key="audit_action").set_value([]).run()
+    # A therapist by name as well as id (ids alone had meant nothing on screen), found by
+    # either; times are datetimes, shown in US style by the grid, not ISO strings
+    name = (
+        pd.read_csv(DATA / "therapists.csv", dtype=str)
+        .set_index("therapist_id")
+        .loc["T0000010", "name"]
+    )
+    at.text_input(key="audit_therapist").input(name.split()[0]).run()
+    shown = at.dataframe[0].value
+    assert f"{name} (T0000010)" in set(shown["therapist"])
+    assert pd.api.types.is_datetime64_any_dtype(shown["at"])
 
 
 def test_a_held_referral_is_assigned_only_by_hand_with_a_note(store: Store) -> None:

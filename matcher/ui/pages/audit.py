@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from matcher.report import spreadsheet_safe
 from matcher.ui.auth import coordinator, store
+from matcher.ui.common import current_directory
 
 coordinator()
+directory, _ = current_directory()
 log = store().audit().iloc[::-1].reset_index(drop=True)  # newest first
+# Therapists by name as well as id (ids no longer in the directory in use stay as they are)
+names = pd.Series(
+    {t: f"{directory.text['name'][row]} ({t})" for t in log["therapist_id"].dropna().unique()
+     if (row := directory.row_of.get(t)) is not None},
+    dtype="string",
+)  # fmt: skip
+log["therapist"] = log["therapist_id"].map(names).fillna(log["therapist_id"])
 st.title("Audit log")
 st.caption(
     "Every import, assignment, override, undo and release; every consultation request, offer "
@@ -24,7 +34,7 @@ shown = log
 if referral:
     shown = shown[shown["referral_id"].fillna("").str.contains(referral, case=False, regex=False)]
 if therapist:
-    shown = shown[shown["therapist_id"].fillna("").str.contains(therapist, case=False, regex=False)]
+    shown = shown[shown["therapist"].fillna("").str.contains(therapist, case=False, regex=False)]
 if actors:
     shown = shown[shown["actor"].isin(actors)]
 if actions:
@@ -32,18 +42,22 @@ if actions:
 st.caption(f"{len(shown):,} of {len(log):,} entries shown.")
 # The same words as the filters above, and blank rather than "None" where a step had no
 # referral or therapist; the download keeps the stored column names.
-HEADINGS = {"at": "When (UTC)", "actor": "Who", "action": "Action", "referral_id": "Referral",
-            "therapist_id": "Therapist", "detail": "Detail"}  # fmt: skip
+HEADINGS = {"actor": "Who", "action": "Action", "referral_id": "Referral",
+            "therapist": "Therapist", "detail": "Detail"}  # fmt: skip
 st.dataframe(
-    shown.fillna(""),
+    shown.drop(columns="therapist_id").fillna("").assign(at=pd.to_datetime(shown["at"], utc=True)),
     hide_index=True,
+    column_order=["at", *HEADINGS],
     column_config={
-        column: st.column_config.TextColumn(label) for column, label in HEADINGS.items()
+        "at": st.column_config.DatetimeColumn(
+            "When (UTC)", format="MMM D, YYYY, h:mm a", timezone="UTC"
+        ),
+        **{column: st.column_config.TextColumn(label) for column, label in HEADINGS.items()},
     },
 )
 st.download_button(
     "Download the audit log (CSV)",
-    spreadsheet_safe(shown).to_csv(index=False).encode("utf-8"),
+    spreadsheet_safe(shown.drop(columns="therapist")).to_csv(index=False).encode("utf-8"),
     file_name="audit-log.csv",
     mime="text/csv",
 )

@@ -49,10 +49,9 @@ from matcher.store import OFFER_DAYS, StoreError
 from matcher.triage import Outcome
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import (
-    DECISION,
     DEMO_REFERRALS,
-    bring_decision_into_view,
     current_directory,
+    decision_box,
     plain,
 )
 
@@ -134,9 +133,7 @@ def confirmation(where: str | None) -> None:
     if not flash or where not in (None, flash[0]):
         return
     del st.session_state["flash"]
-    with st.container(key=DECISION):
-        st.success(plain(flash[1]))
-    bring_decision_into_view()
+    decision_box().success(plain(flash[1]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,7 +370,7 @@ st.dataframe(
             "days waiting": [r.waiting_days(today) for r in shown],
             "wait": [f"past the {state.targets.days(r.urgency)}-day target"
                      if state.past_target(r) else "" for r in shown],
-            "review by": [(due.isoformat() + (" (overdue)" if state.review_overdue(r) else ""))
+            "review by": [(W.day(due) + (" (overdue)" if state.review_overdue(r) else ""))
                           if (due := state.review_by(r)) else "" for r in shown],
             "state": [r.preferences.state for r in shown],
             "concerns": [", ".join(V.CONCERNS[c] for c in r.preferences.concerns)
