@@ -16,6 +16,7 @@ from matcher.ui.common import (
     QUEUE,
     RESULTS,
     UPLOAD,
+    crisis_resources,
     open_at_top,
 )
 
@@ -27,6 +28,12 @@ st.set_page_config(page_title="Rapport-first therapist matching", page_icon=str(
 # once a coordinator has signed in, and until then are reached at their own address
 # (/queue), where they ask for sign-in.
 clinic: Literal["visible", "hidden"] = "visible" if signed_in() else "hidden"
+CLINIC_PAGES = [
+    st.Page(QUEUE, title="Referral queue", icon=":material/assignment_ind:", url_path="queue",
+            visibility=clinic),
+    st.Page(AUDIT, title="Audit log", icon=":material/history:", visibility=clinic),
+    st.Page(UPLOAD, title="Your own directory", icon=":material/upload_file:", visibility=clinic),
+]  # fmt: skip
 navigation = st.navigation(
     {
         "For clients": [
@@ -36,13 +43,7 @@ navigation = st.navigation(
                     visibility="hidden"),  # reached from a match, never from the menu
             st.Page(CHECKIN, title="Check in after a session", icon=":material/rate_review:"),
         ],
-        "For clinics": [
-            st.Page(QUEUE, title="Referral queue", icon=":material/assignment_ind:",
-                    url_path="queue", visibility=clinic),
-            st.Page(AUDIT, title="Audit log", icon=":material/history:", visibility=clinic),
-            st.Page(UPLOAD, title="Your own directory", icon=":material/upload_file:",
-                    visibility=clinic),
-        ],
+        "For clinics": CLINIC_PAGES,
         "About": [st.Page(METHOD, title="How matching works", icon=":material/menu_book:")],
     }
 )  # fmt: skip
@@ -52,4 +53,8 @@ if (next_page := st.session_state.pop("next_page", None)) is not None:
     st.switch_page(next_page)
 st.html(NO_SCROLL_ANCHORING)  # style only: drawn outside the page's flow
 open_at_top(navigation.url_path)
+# A client who said they may harm themselves or someone else sees where to get help first, on
+# every client page (the page's own title comes after it).
+if st.session_state.get("crisis") and navigation.url_path not in {p.url_path for p in CLINIC_PAGES}:
+    crisis_resources()
 navigation.run()

@@ -189,5 +189,10 @@ def plain(text: object) -> str:
 
 
 def crisis_resources() -> None:
-    """Shown prominently whenever the client said they may harm themselves or someone else."""
-    st.error(plain(W.CRISIS_NOW), icon=":material/emergency:")
+    """Shown prominently whenever the client said they may harm themselves or someone else,
+    with 988 one tap away on a phone."""
+    with st.container(border=True):
+        st.error(plain(W.CRISIS_NOW), icon=":material/emergency:")
+        call, text = st.columns(2)
+        call.link_button("Call 988", "tel:988", icon=":material/call:", width="stretch")
+        text.link_button("Text 988", "sms:988", icon=":material/sms:", width="stretch")

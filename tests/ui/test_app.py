@@ -118,6 +118,30 @@ def test_a_yes_to_the_safety_question_shows_crisis_resources_and_still_matches()
     assert len(at.metric) == 5  # browsing still works
 
 
+def test_help_shows_the_moment_yes_is_chosen_and_then_on_every_client_page() -> None:
+    """A 'yes' showed nothing until the form was sent, and a form sent with a problem left the
+    help 1,800 px above; the check-in and method pages had none (found trying the app)."""
+    from matcher.ui.common import CHECKIN, QUEUE
+
+    def helped(at: AppTest) -> bool:
+        calls = {e.proto.url for e in at.get("link_button")}
+        return any("988" in e.value for e in at.error) and {"tel:988", "sms:988"} <= calls
+
+    at = app()
+    at.radio(key="safety").set_value("Yes").run()  # not sent yet, and no state chosen
+    assert helped(at)
+    at.button(key="show_matches").click().run()
+    assert any("choose your state" in e.value for e in at.error) and helped(at)
+    at.selectbox(key="state").set_value("NC")
+    at.button(key="show_matches").click().run()
+    for page in (RESULTS, CHECKIN, METHOD):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert helped(at), page
+    at.switch_page(QUEUE).run()  # a clinic page: the coordinator's own steps instead
+    assert not helped(at)
+
+
 def test_a_no_keeps_the_crisis_box_away() -> None:
     at = submit_intake(app(), safety="No")
     assert not any("988" in e.value for e in at.error)

@@ -39,6 +39,25 @@ def test_every_answer_survives_change_your_answers() -> None:
     assert at.selectbox(key="state").value == "NC"
 
 
+def test_answers_given_but_not_sent_survive_a_visit_to_another_page() -> None:
+    """Answers left unsent for the method page came back empty (found trying the app)."""
+    from matcher.ui.common import METHOD
+
+    at = app()
+    unsent = {key: ANSWERS[key] for key in ("zip", "concerns", "miles", "priority_safe")}
+    at.selectbox(key="state").set_value("TX")
+    for key, value in unsent.items():
+        next(w for w in at.main if getattr(w, "key", None) == key).set_value(value)  # type: ignore[attr-defined]
+    at.run()
+    at.switch_page(METHOD).run()
+    at.switch_page(INTAKE).run()
+    assert not at.exception
+    assert at.selectbox(key="state").value == "TX"
+    for key, value in unsent.items():
+        widget = next(w for w in at.main if getattr(w, "key", None) == key)
+        assert widget.value == value, key  # type: ignore[attr-defined]
+
+
 def test_a_zip_code_is_found_offline_and_sets_the_distance() -> None:
     place = locate("27601")
     assert place is not None and place.state == "NC" and place.city == "Raleigh"

@@ -48,8 +48,6 @@ st.markdown(
     "Tell us what matters to you; we'll rank therapists on it and say why each one fits."
 )
 st.caption(PRIVACY)
-if st.session_state.get("crisis"):
-    crisis_resources()
 
 with st.expander("Come back later: load answers you saved before"):
     saved = st.file_uploader("Your saved answers (a .json file)", type=["json"], key="load")
@@ -67,9 +65,8 @@ with st.expander("Come back later: load answers you saved before"):
             st.switch_page(RESULTS)
 
 
-def _submit(places: pd.DataFrame, place_labels: list[str]) -> None:
-    """ "Show my matches": keep every answer as given, then build the preferences, or say what to
-    fix. Runs before the page is drawn; on success the router opens the results."""
+def _given() -> dict[str, Any]:
+    """Every answer as its widget holds it now (one whose widget is not drawn: as kept)."""
     s = st.session_state
     given: dict[str, Any] = {
         key: s.get(key, kept(key, None))
@@ -79,8 +76,19 @@ def _submit(places: pd.DataFrame, place_labels: list[str]) -> None:
             "max_fee", "sliding", "language", "safety", "gender_must", "identities_must",
         )
     }  # fmt: skip
-    given["priorities"] = {i.key: s.get(f"priority_{i.key}", 1) for i in V.RAPPORT_ITEMS}
-    given["style"] = {a.key: s.get(f"style_{a.key}", 0) for a in V.STYLE_AXES}
+    priorities, style = kept("priorities", {}), kept("style", {})
+    given["priorities"] = {
+        i.key: s.get(f"priority_{i.key}", priorities.get(i.key, 1)) for i in V.RAPPORT_ITEMS
+    }
+    given["style"] = {a.key: s.get(f"style_{a.key}", style.get(a.key, 0)) for a in V.STYLE_AXES}
+    return given
+
+
+def _submit(places: pd.DataFrame, place_labels: list[str]) -> None:
+    """ "Show my matches": keep every answer as given, then build the preferences, or say what to
+    fix. Runs before the page is drawn; on success the router opens the results."""
+    s = st.session_state
+    given = _given()
     answers.update(given)
     s["crisis"] = given["safety"] == "Yes"
     s["unsure_about_safety"] = given["safety"] == "I'd rather not say"
@@ -365,6 +373,11 @@ st.radio(
     help="A 'yes' shows where to get help right now. You can still browse therapists.",
     key="safety",
 )
+# Right here, at once: the box at the top of each page comes only with the next page
+if st.session_state.get("safety") == "Yes":
+    crisis_resources()
+elif st.session_state.get("safety") == "I'd rather not say":
+    st.info(plain(W.HELP_IS_THERE), icon=":material/support:")
 st.button(
     "Show my matches",
     type="primary",
@@ -374,3 +387,6 @@ st.button(
 )
 for problem in st.session_state.pop("intake_problems", []):
     st.error(plain(problem))
+# Kept on every run, not only when sent: Streamlit forgets a widget's value once its page is
+# left, so answers given and then left for another page (the method, say) came back empty.
+answers.update(_given())

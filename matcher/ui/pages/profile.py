@@ -20,7 +20,6 @@ from matcher.ui.common import (
     INTAKE,
     RESULTS,
     STORE_FAILURES,
-    crisis_resources,
     current_directory,
     plain,
     preferences,
@@ -48,8 +47,6 @@ BUTTONS: tuple[tuple[Literal["phone", "email", "url"], str, str, str], ...] = (
 directory, _ = current_directory()
 chosen = preferences()
 therapist_id = st.session_state.get("profile")
-if st.session_state.get("crisis"):
-    crisis_resources()
 if chosen is None or not isinstance(therapist_id, str) or therapist_id not in directory.row_of:
     st.title("Therapist profile")
     st.info("Choose a therapist from your matches to see their profile.")

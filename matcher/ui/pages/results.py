@@ -20,7 +20,6 @@ from matcher.scoring import rank
 from matcher.ui.common import (
     INTAKE,
     PRIVACY,
-    crisis_resources,
     current_directory,
     open_profile,
     plain,
@@ -41,8 +40,6 @@ def _weights_moved() -> None:
 
 
 directory, directory_name = current_directory()
-if st.session_state.get("crisis"):  # help first, above everything else
-    crisis_resources()
 st.title("Your matches")
 if st.session_state.get("unsure_about_safety") and not st.session_state.get("crisis"):
     st.info(plain(W.HELP_IS_THERE), icon=":material/support:")
