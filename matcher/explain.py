@@ -324,15 +324,15 @@ def headline(ranking: Ranking) -> str:
     return f"{W.count(ranking.eligible, 'therapist')} {verb} every must in your answers{more}."
 
 
-def summary(ranking: Ranking, p: Preferences) -> tuple[str, ...]:
-    """Lines on what was excluded and what would help, for a results header."""
+def summary(ranking: Ranking, p: Preferences, easing: bool = True) -> tuple[str, ...]:
+    """Lines on what was excluded and, with ``easing``, the change that would help most."""
     lines = [
         f"{ranking.eligible:,} of {ranking.total:,} therapists can serve you."
         if ranking.eligible
         else f"None of the {ranking.total:,} therapists can serve you with every constraint."
     ]
     lines.extend(describe_exclusion(c, n, p) for c, n in ranking.excluded.items())
-    if ranking.relaxations:
+    if easing and ranking.relaxations:
         lines.append(describe_relaxation(ranking.relaxations[0], p))
     return tuple(lines)
 

@@ -175,6 +175,16 @@ def answers_from(p: Preferences) -> dict[str, object]:
     return answers
 
 
+def ease(before: Preferences, after: Preferences) -> None:
+    """Search with ``after``, an easing of ``before``, and change the intake's answers to match,
+    only where the easing changed them: "Change your answers" then shows the easing, and sending
+    the form again keeps it (it had brought the old must back)."""
+    st.session_state["preferences"] = after
+    was, now = answers_from(before), answers_from(after)
+    answers = st.session_state.setdefault("answers", {})
+    answers.update({key: value for key, value in now.items() if was.get(key) != value})
+
+
 def preferences() -> Preferences | None:
     value = st.session_state.get("preferences")
     return value if isinstance(value, Preferences) else None

@@ -163,6 +163,28 @@ def test_a_relaxation_adds_the_results_it_promises() -> None:
     at.run()
     assert not at.exception
     assert eligible(at) == before + promised
+    # The intake shows the easing, and sending it again keeps it (it had brought the old must
+    # back: found trying the app)
+    eased = at.session_state["preferences"]
+    at.switch_page(INTAKE).run()
+    at.button(key="show_matches").click().run()
+    at.switch_page(RESULTS).run()
+    assert not at.exception
+    assert at.session_state["preferences"] == eased
+    assert eligible(at) == before + promised
+
+
+def test_with_no_match_the_changes_are_open_and_the_advice_fits() -> None:
+    at = submit_intake(app(), format="in_person", near="Raleigh, NC", miles=5, gender="nonbinary",
+                       gender_must="Must", language="Vietnamese")  # fmt: skip
+    assert not at.exception
+    [left_out] = [e for e in at.expander if e.label.startswith("Who was left out")]
+    assert left_out.proto.expanded
+    warning = at.warning[-1].value
+    offered = [b for b in at.button if b.key and b.key.startswith("relax_")]
+    assert ("just above" in warning) == bool(offered)
+    lines = [m.value for m in left_out.markdown]
+    assert not any(line.startswith(b.label) for b in offered for line in lines)  # once, as buttons
 
 
 def test_comparison_and_downloads() -> None:

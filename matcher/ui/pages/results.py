@@ -21,6 +21,7 @@ from matcher.ui.common import (
     INTAKE,
     PRIVACY,
     current_directory,
+    ease,
     open_profile,
     plain,
     preferences,
@@ -55,16 +56,17 @@ ranking = rank(directory, chosen, top=top, today=today)
 
 # One line first, so the first match is near the top even on a phone; the counts behind it.
 st.markdown(f"**{plain(headline(ranking))}**")
-with st.expander("Who was left out, and what would add more"):
+# Open when nothing matched: the changes that would bring matches in are the next step.
+with st.expander("Who was left out, and what would add more", expanded=not ranking.matches):
     st.caption(plain(f"Searching {directory_name}. {PRIVACY}"))
-    for line in summary(ranking, chosen):
+    for line in summary(ranking, chosen, easing=False):  # the easings are the buttons below
         st.markdown(plain(line))
     if ranking.relaxations:
         st.markdown("**Want more options?** One change at a time:")
         for relaxation in ranking.relaxations[:3]:
             label = describe_relaxation(relaxation, chosen)
             if st.button(label, key=f"relax_{relaxation.constraint}"):
-                st.session_state["preferences"] = relaxation.preferences
+                ease(chosen, relaxation.preferences)
                 st.rerun()
 columns = {"language": "languages", "insurance": "insurance"}
 for term, value in ranking.unknown_terms.items():
@@ -85,7 +87,12 @@ with st.expander("Adjust what counts most — the order changes as you move a sl
         st.warning("At least one part needs some weight; keeping the previous weights.")
     st.radio("How many matches to show", [5, 10], horizontal=True, key="top")
 if not ranking.matches:
-    st.warning("No therapist meets every must yet. Try one of the changes above.")
+    st.warning(
+        "No therapist meets every must yet. Try one of the changes just above."
+        if ranking.relaxations
+        else "No therapist meets every must yet, and no single change would bring one in. "
+        "Try changing your answers: fewer musts, a wider distance, or online sessions."
+    )
     st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")
     st.stop()
 
