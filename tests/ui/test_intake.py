@@ -77,6 +77,19 @@ def test_an_unknown_zip_code_is_asked_about_not_guessed() -> None:
     assert "preferences" not in at.session_state
 
 
+def test_a_zip_code_in_another_state_is_asked_about_beside_it() -> None:
+    """10001 (New York) with Texas was taken, and cards then read 'about 1,367 miles from you'
+    (found trying the app); a problem with where one lives is said beside that answer too."""
+    at = submit_intake(app(), state="TX", zip="10001")
+    said = [e.value for e in at.error]
+    assert len(said) == 2 and all("10001 is in New York, not Texas" in s for s in said)
+    assert "preferences" not in at.session_state
+    main = list(at.main)
+    beside = main.index(at.error[0])
+    assert main[beside - 1].key == "zip"  # type: ignore[attr-defined]
+    assert not submit_intake(app(), state="TX", zip="78701").exception
+
+
 def test_the_safety_question_has_no_default_and_unsure_still_shows_help() -> None:
     at = app()
     assert at.radio(key="safety").value is None

@@ -95,13 +95,18 @@ def _submit(places: pd.DataFrame, place_labels: list[str]) -> None:
     try:
         s["preferences"] = _preferences(given, places, place_labels)
     except _Unanswered as problems:
-        s["intake_problems"] = problems.args
+        s["intake_problems"] = [(problems.field, message) for message in problems.args]
         return
     s["next_page"] = RESULTS
 
 
 class _Unanswered(Exception):
-    """What the client needs to fix before matching; the arguments are the messages."""
+    """What the client needs to fix before matching; the arguments are the messages, ``field``
+    the answer they are about when it is one (shown beside it as well as by the button)."""
+
+    def __init__(self, *messages: str, field: str | None = None) -> None:
+        super().__init__(*messages)
+        self.field = field
 
 
 def _preferences(
@@ -109,7 +114,8 @@ def _preferences(
 ) -> Preferences:
     if given["state"] is None:
         raise _Unanswered(
-            "Please choose your state: therapists can only see clients where licensed."
+            "Please choose your state: therapists can only see clients where licensed.",
+            field="where",
         )
     location: dict[str, float] | None = None
     max_km = given["miles"] * W.KM_PER_MILE
@@ -118,7 +124,15 @@ def _preferences(
     if zip_code.strip():
         place = locate(zip_code)
         if place is None:
-            raise _Unanswered(f"We don't know the ZIP code {zip_code.strip()}; please check it.")
+            raise _Unanswered(
+                f"We don't know the ZIP code {zip_code.strip()}; please check it.", field="where"
+            )
+        if place.state != given["state"]:  # a therapist must be licensed where the client lives
+            raise _Unanswered(
+                f"The ZIP code {zip_code.strip()} is in {V.STATES.get(place.state, place.state)}, "
+                f"not {V.STATES[given['state']]}: please check the ZIP code or your state.",
+                field="where",
+            )
         location = {"lat": place.lat, "lon": place.lon, "max_km": max_km}
     elif near == SAVED_PLACE:
         location = {**answers["saved_location"], "max_km": max_km}
@@ -206,6 +220,10 @@ st.text_input(
     max_chars=10,
     key="zip",
 )
+problems: list[tuple[str | None, str]] = st.session_state.pop("intake_problems", [])
+for field, message in problems:  # beside the answer, as well as by the button below
+    if field == "where":
+        st.error(plain(message))
 
 st.header("2. What matters most to you")
 st.multiselect(
@@ -385,8 +403,8 @@ st.button(
     args=(places, place_labels),
     key="show_matches",
 )
-for problem in st.session_state.pop("intake_problems", []):
-    st.error(plain(problem))
+for _, message in problems:
+    st.error(plain(message))
 # Kept on every run, not only when sent: Streamlit forgets a widget's value once its page is
 # left, so answers given and then left for another page (the method, say) came back empty.
 answers.update(_given())
