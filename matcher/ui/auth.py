@@ -103,14 +103,19 @@ def coordinator() -> str:
             st.rerun()
         return name
 
+    st.title("Clinic sign-in")
     st.info(
         "This part is for your clinic's intake coordinators. Sign in with the account your "
         "clinic's administrator gave you. If you were looking for a therapist, the client "
         "pages are in the menu: you don't need an account."
     )
     with st.form("sign_in"):
-        username = st.text_input("Username", key="sign_in_user", max_chars=MAX_NAME)
-        password = st.text_input("Password", type="password", key="sign_in_password")
+        # Named for password managers: a saved password fills in (Streamlit's default for a
+        # password field tells them it is a new one)
+        username = st.text_input("Username", key="sign_in_user", max_chars=MAX_NAME,
+                                 autocomplete="username")  # fmt: skip
+        password = st.text_input("Password", type="password", key="sign_in_password",
+                                 autocomplete="current-password")  # fmt: skip
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         attempt = store().sign_in(username, password, source=_source())

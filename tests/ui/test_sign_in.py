@@ -144,3 +144,13 @@ def test_the_signed_in_name_is_shown_as_plain_text(store: Store) -> None:
     assert [t.value for t in at.sidebar.text] == [f"Signed in as {BEACON}"]
     rendered_as_markdown = [*at.sidebar.markdown, *at.sidebar.caption]
     assert not any("example.invalid" in m.value for m in rendered_as_markdown)
+
+
+@pytest.mark.parametrize("page", [QUEUE, AUDIT])
+def test_the_sign_in_form_has_a_heading_and_lets_a_password_manager_fill_it(page: str) -> None:
+    """No heading, and a password field marked as a new password, so saved ones never filled
+    in (found trying the app)."""
+    at = on_page(page)
+    assert at.title[0].value == "Clinic sign-in"
+    assert at.text_input(key="sign_in_user").proto.autocomplete == "username"
+    assert at.text_input(key="sign_in_password").proto.autocomplete == "current-password"

@@ -15,7 +15,7 @@ from matcher import vocabulary as V
 from matcher import words as W
 from matcher.places import locate
 from matcher.preferences import Preferences, decode_json, parse_preferences, problems_from
-from matcher.schema import InvalidInput
+from matcher.schema import InvalidInput, Problem
 from matcher.ui.common import (
     PRIVACY,
     RESULTS,
@@ -49,6 +49,7 @@ st.markdown(
 )
 st.caption(PRIVACY)
 
+unreadable: tuple[Problem, ...] = ()
 with st.expander("Come back later: load answers you saved before"):
     saved = st.file_uploader("Your saved answers (a .json file)", type=["json"], key="load")
     if saved is not None and st.session_state.get("loaded_seen") != saved.file_id:
@@ -57,12 +58,18 @@ with st.expander("Come back later: load answers you saved before"):
             loaded = parse_preferences(decode_json(saved.getvalue().decode("utf-8", "replace"),
                                                    saved.name), saved.name)  # fmt: skip
         except InvalidInput as error:
-            for problem in error.problems[:10]:
-                st.error(plain(str(problem)))
+            unreadable = error.problems[:10]
         else:
             st.session_state["preferences"] = loaded
             st.session_state["answers"] = answers_from(loaded)
             st.switch_page(RESULTS)
+# Outside the section, which folds shut when a file is chosen: a refusal inside it went unseen
+if unreadable:
+    st.error(
+        "That file could not be used, so your answers are as they were. Choose the .json file "
+        "that “Save my answers” downloaded, unchanged."
+    )
+    st.caption(plain("What was wrong: " + "; ".join(str(p) for p in unreadable)))
 
 
 def _given() -> dict[str, Any]:
