@@ -103,7 +103,7 @@ def coordinator() -> str:
             st.rerun()
         return name
 
-    st.title("Clinic sign-in")
+    st.title("Clinic sign-in", anchor=False)
     st.info(
         "This part is for your clinic's intake coordinators. Sign in with the account your "
         "clinic's administrator gave you. If you were looking for a therapist, the client "

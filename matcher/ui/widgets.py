@@ -29,7 +29,7 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
     x = match.practical
     with st.container(border=True):
         name, score = st.columns([4, 1])
-        name.subheader(plain(f"{place}. {match.name}"))
+        name.subheader(plain(f"{place}. {match.name}"), anchor=False)
         name.caption(plain(f"{x.credentials} · {x.city}"))
         score.metric("Match", f"{match.score:.0%}")
         why_they_fit(match, words)

@@ -313,6 +313,9 @@ def test_a_first_time_client_on_a_phone_reaches_a_consultation_request(
         page.get_by_role("heading", name="Find a therapist who fits you").wait_for()
         settled(page)
         _accessible(page, "intake")
+        # No "link to heading" icons: each was a Tab stop, six of them before the first answer
+        headings = page.locator('[data-testid="stMain"]').locator("h1, h2, h3")
+        assert headings.count() >= 7 and headings.locator("a").count() == 0
         choose(page, "Your state (therapists must be licensed where you live)",
                 "North Carolina (NC)")  # fmt: skip
         page.get_by_label("ZIP code, for in-person sessions nearby (optional)").fill("27601")

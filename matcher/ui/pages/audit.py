@@ -19,7 +19,7 @@ names = pd.Series(
     dtype="string",
 )  # fmt: skip
 log["therapist"] = log["therapist_id"].map(names).fillna(log["therapist_id"])
-st.title("Audit log")
+st.title("Audit log", anchor=False)
 st.caption(
     "Every import, assignment, override, undo and release; every consultation request, offer "
     "and risk review; every check-in; and every refused sign-in (the name tried, never a "

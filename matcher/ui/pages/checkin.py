@@ -36,7 +36,7 @@ NOT_SAVED = (
     "here: please try again in a few minutes."
 )
 
-st.title("Check in after a session")
+st.title("Check in after a session", anchor=False)
 st.markdown(
     "A few minutes after a session, ask yourself how it felt. Your answers help you notice "
     "how the relationship is going, help your clinic act if it isn't, and — combined with "
@@ -160,7 +160,7 @@ if outcome is not None:
     if outcome == "worrying":
         crisis_resources()  # only when the answers call for it, and then first
     st.success("Thank you. Your check-in was received.")
-    st.header("Now, for yourself")
+    st.header("Now, for yourself", anchor=False)
     st.markdown("After your sessions so far, ask yourself:")
     st.markdown("\n".join(f"- {item.self_check}" for item in V.RAPPORT_ITEMS))
     st.markdown(

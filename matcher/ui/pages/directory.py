@@ -9,7 +9,7 @@ from matcher.directory import load_directory
 from matcher.schema import UPLOAD_MAX_ROWS, InvalidInput, Upload, count_problems
 from matcher.ui.common import current_directory, plain
 
-st.title("Use your own directory")
+st.title("Use your own directory", anchor=False)
 st.markdown(
     "Upload your clinic's therapist directory as CSV or Parquet, in the format described on "
     "*How matching works*. It is checked cell by cell; if anything is wrong you'll see every "

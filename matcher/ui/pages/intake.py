@@ -42,7 +42,7 @@ def kept(key: str, fallback: Any) -> Any:
     return answers.get(key, fallback)
 
 
-st.title("Find a therapist who fits you")
+st.title("Find a therapist who fits you", anchor=False)
 st.markdown(
     "Feeling safe, heard and understood by your therapist matters as much as their method. "
     "Tell us what matters to you; we'll rank therapists on it and say why each one fits."
@@ -212,7 +212,7 @@ def _index(options: list[Any], value: Any, fallback: int | None = 0) -> int | No
     return options.index(value) if value in options else fallback
 
 
-st.header("1. Where you live")
+st.header("1. Where you live", anchor=False)
 st.selectbox(
     "Your state (therapists must be licensed where you live)",
     states,
@@ -232,7 +232,7 @@ for field, message in problems:  # beside the answer, as well as by the button b
     if field == "where":
         st.error(plain(message))
 
-st.header("2. What matters most to you")
+st.header("2. What matters most to you", anchor=False)
 st.multiselect(
     "In a therapist, what matters most to you? Choose up to three.",
     [item.key for item in V.RAPPORT_ITEMS],
@@ -255,7 +255,7 @@ with st.expander("Fine-tune the others (optional)"):
             key=f"priority_{item.key}",
         )
 
-st.header("3. What you would like help with")
+st.header("3. What you would like help with", anchor=False)
 st.multiselect(
     "What would you like help with? Choose any that fit.",
     list(V.CONCERNS),
@@ -282,7 +282,7 @@ st.multiselect(
     key="avoid",
 )
 
-st.header("4. How you like to work")
+st.header("4. How you like to work", anchor=False)
 for axis in V.STYLE_AXES:
     st.select_slider(
         f"{axis.low.capitalize()} … {axis.high}",
@@ -292,7 +292,7 @@ for axis in V.STYLE_AXES:
         key=f"style_{axis.key}",
     )
 
-st.header("5. Who you would feel comfortable with")
+st.header("5. Who you would feel comfortable with", anchor=False)
 genders = [NO_PREFERENCE, *V.GENDERS]
 gender = st.selectbox(
     "Therapist's gender",
@@ -336,7 +336,7 @@ st.multiselect(
     key="populations",
 )
 
-st.header("6. Practical matters")
+st.header("6. Practical matters", anchor=False)
 ages = list(V.AGE_GROUPS)
 st.selectbox(
     "Who is the therapy for?",
@@ -389,7 +389,7 @@ st.selectbox(
     key="language",
 )
 
-st.header("7. One gentle question about safety")
+st.header("7. One gentle question about safety", anchor=False)
 st.radio(
     "Are you having thoughts of ending your life, or of harming someone else?",
     SAFETY_OPTIONS,

@@ -10,7 +10,7 @@ from matcher.schema import DIRECTORY_FIELDS
 from matcher.ui.common import QUEUE, current_directory
 
 directory, _ = current_directory()
-st.title("How matching works")
+st.title("How matching works", anchor=False)
 st.markdown(
     """
 Studies of therapy keep finding that **the relationship** between client and therapist
@@ -76,7 +76,7 @@ essential is measured clearly below average, the match drops and the card says w
 **Your privacy.** What you enter stays in your browser tab. Nothing is saved on the server.
 """
 )
-st.header("The rapport qualities you can ask for")
+st.header("The rapport qualities you can ask for", anchor=False)
 st.dataframe(
     pd.DataFrame(
         {
@@ -89,7 +89,7 @@ st.dataframe(
     hide_index=True,
 )
 st.caption("; ".join(f"{key}: {title}" for key, title in V.ARTICLES.items()))
-st.header("Approaches commonly recommended for each concern")
+st.header("Approaches commonly recommended for each concern", anchor=False)
 st.dataframe(
     pd.DataFrame(
         {
@@ -101,7 +101,7 @@ st.dataframe(
     ),
     hide_index=True,
 )  # fmt: skip
-st.header("Directory file format")
+st.header("Directory file format", anchor=False)
 st.markdown(
     "One row per therapist; lists are separated by `;`. Extra columns are kept and ignored."
 )

@@ -48,7 +48,7 @@ directory, _ = current_directory()
 chosen = preferences()
 therapist_id = st.session_state.get("profile")
 if chosen is None or not isinstance(therapist_id, str) or therapist_id not in directory.row_of:
-    st.title("Therapist profile")
+    st.title("Therapist profile", anchor=False)
     st.info("Choose a therapist from your matches to see their profile.")
     st.page_link(INTAKE, label="Find a therapist", icon=":material/explore:")
     st.stop()
@@ -57,7 +57,7 @@ today = date.today()
 assessment = assess(directory, chosen, today)
 position = np.flatnonzero(assessment.rows == directory.row(therapist_id))
 if position.size == 0:
-    st.title("Therapist profile")
+    st.title("Therapist profile", anchor=False)
     st.warning("This therapist no longer meets every must in your answers.")
     st.page_link(RESULTS, label="Back to your matches", icon=":material/list_alt:")
     st.stop()
@@ -65,11 +65,11 @@ match = match_at(directory, chosen, assessment, int(position[0]), today)
 words = explain(match, chosen)
 row = directory.table.iloc[match.row]
 
-st.title(plain(match.name))
+st.title(plain(match.name), anchor=False)
 st.caption(plain(f"{match.practical.credentials} · {match.practical.city}"))
 st.page_link(RESULTS, label="Back to your matches", icon=":material/arrow_back:")
 
-st.header("How to reach them")
+st.header("How to reach them", anchor=False)
 contacts = {c: str(row[c]).strip() for c in ("phone", "email", "website", "booking_url")}
 if not any(contacts.values()):
     st.markdown("This directory lists no contact details for them; ask your clinic.")
@@ -85,10 +85,10 @@ for kind, column, label, icon in BUTTONS:
     if (link := contact_link(kind, contacts[column])) is not None:
         st.link_button(label, link, icon=icon)
 
-st.header("Why they may fit you")
+st.header("Why they may fit you", anchor=False)
 why_they_fit(match, words)
 
-st.header("Practical details")
+st.header("Practical details", anchor=False)
 st.markdown(
     "  \n".join(
         f"**{label}:** {plain(text)}"
@@ -96,7 +96,7 @@ st.markdown(
     )
 )
 
-st.header("What past clients said")
+st.header("What past clients said", anchor=False)
 st.markdown(plain(f"Check-ins: {rapport_summary(match)}."))
 if match.measured:  # a static table wraps its words, so a phone shows every number
     # Cells are our own words and numbers: st.table reads Markdown, so nothing from a file.
@@ -114,10 +114,10 @@ if match.measured:  # a static table wraps its words, so a phone shows every num
     )
 bio = str(row.get("bio", "") or "")
 if bio:
-    st.header("In their own words")
+    st.header("In their own words", anchor=False)
     st.text(bio)  # text, never markdown or HTML
 
-st.header("Ask the clinic to contact you")
+st.header("Ask the clinic to contact you", anchor=False)
 st.markdown(STORED)
 others = st.session_state.get("shortlist_ids", [])
 options = list(dict.fromkeys([therapist_id, *[t for t in others if t in directory.row_of]]))

@@ -60,7 +60,7 @@ db = store()
 directory, directory_name = current_directory()
 today = date.today()
 
-st.title("Referral queue")
+st.title("Referral queue", anchor=False)
 st.caption(plain(f"Matching against {directory_name} ({len(directory):,} therapists)."))
 
 
@@ -241,7 +241,7 @@ if held:
 by_id = state.by_id
 strained = state.ruptures
 if strained or state.commented:
-    st.header("Relationships that need attention")
+    st.header("Relationships that need attention", anchor=False)
     confirmation("ruptures")
     st.caption("Ruptures in check-ins, and every comment a client wrote, newest session last.")
     for rid in sorted(set(strained) | set(state.commented)):
@@ -279,7 +279,7 @@ if strained or state.commented:
 requests = [r for r in state.referrals if r.source == "self" and r.referral_id not in assigned_to
             and not r.crisis]  # fmt: skip
 if requests:
-    st.header("Consultation requests")
+    st.header("Consultation requests", anchor=False)
     confirmation("requests")
     st.caption(
         "Clients who asked from the app to be contacted. Offer a slot with a therapist they "
@@ -335,7 +335,7 @@ if requests:
 # The queue
 
 
-st.header("Queue")
+st.header("Queue", anchor=False)
 with st.expander("Wait targets"):
     st.caption("Days a referral of each urgency may wait for a therapist before it is flagged.")
     for urgency, column in zip(URGENCY_LEVELS, st.columns(3), strict=True):
@@ -390,7 +390,7 @@ st.caption(f"{len(shown)} of {len(stored)} referrals shown.")
 # ---------------------------------------------------------------------------------------------
 # Batch assignment
 
-st.header("Assign")
+st.header("Assign", anchor=False)
 confirmation("assign")
 waiting = state.batchable()
 # The choice follows the queue: referrals that start waiting (an import) join it, those that
@@ -462,7 +462,7 @@ if proposal:
         ))  # fmt: skip
         st.rerun()
 
-    st.subheader("Review one referral")
+    st.subheader("Review one referral", anchor=False)
     first_proposed = next((i for i, o in enumerate(proposal) if o.match is not None), 0)
     # When the list changes (accept all, then undo), start again at the first proposal rather
     # than on whichever referral the shorter list happened to leave chosen.
@@ -538,7 +538,7 @@ with st.expander("Release an assignment (gives the slot back)"):
     else:
         st.caption("Nothing is assigned yet.")
 
-st.header("Export")
+st.header("Export", anchor=False)
 day = datetime.now(UTC).date()
 todays = export_day(db, state, directory, day)
 st.caption(f"{len(todays)} decision(s) recorded today ({W.day(day)}, UTC).")

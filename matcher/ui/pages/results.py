@@ -41,7 +41,7 @@ def _weights_moved() -> None:
 
 
 directory, directory_name = current_directory()
-st.title("Your matches")
+st.title("Your matches", anchor=False)
 if st.session_state.get("unsure_about_safety") and not st.session_state.get("crisis"):
     st.info(plain(W.HELP_IS_THERE), icon=":material/support:")
 chosen = preferences()
@@ -102,7 +102,7 @@ if thin:
 for place, match in enumerate(ranking.matches, start=1):
     match_card(place, match, chosen, directory)
 
-st.header("Compare side by side")
+st.header("Compare side by side", anchor=False)
 by_id = {m.therapist_id: m for m in ranking.matches}
 compared = st.multiselect(
     "Choose two or three therapists to compare",
@@ -127,7 +127,7 @@ if len(compared) >= 2:
 elif compared:
     st.caption("Choose one more to compare.")
 
-st.header("Your shortlist")
+st.header("Your shortlist", anchor=False)
 ticked = [t for t in st.session_state.get("shortlist_ids", []) if t in directory.row_of]
 picked = shortlist(directory, chosen, ticked, today) if ticked else []
 keep = picked or listed(directory, ranking.matches)
