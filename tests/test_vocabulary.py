@@ -67,3 +67,11 @@ def test_no_sentence_is_pasted_from_the_articles() -> None:
                 text = text.replace(title, "")
             copied = _shingles(text) & theirs
             assert not copied, f"{path.name} repeats the articles: {sorted(copied)[:3]}"
+
+
+def test_words_shown_in_static_tables_hold_no_markdown() -> None:
+    """The method page shows these in st.table, which reads Markdown: they must read as typed."""
+    texts = [i.feeling for i in V.RAPPORT_ITEMS] + [i.brings for i in V.RAPPORT_ITEMS]
+    texts += [i.explanation for i in V.RAPPORT_ITEMS] + [e.source for e in V.RECOMMENDED.values()]
+    texts += [*V.CONCERNS.values(), *V.APPROACHES.values(), *V.GROUP_LABELS.values()]
+    assert [t for t in texts if re.search(r"[*_\[\]`#<>~|\\]|https?:", t)] == []

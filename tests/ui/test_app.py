@@ -253,7 +253,12 @@ def test_the_method_page_explains_the_model() -> None:
     assert not at.exception
     text = plain_text(at)
     assert "Norcross" in text and "Swift" in text and "privacy" in text.lower()
-    assert len(at.dataframe[1].value) == 9
+    # Static tables a phone reads whole; weights out of 100 as the sliders show them; sources
+    # numbered, not by the articles' file ids ("000: Rapport in …")
+    parts, items, _ = (t.value for t in at.table)
+    assert list(parts["default weight"]) == ["45", "15", "10", "15", "10", "5"]
+    assert len(items) == 9 and items["sources"].str.fullmatch(r"\[\d\](, \[\d\])*").all()
+    assert not re.search(r"\b00\d:", text)
 
 
 def test_results_say_when_no_match_works_with_the_main_concern() -> None:

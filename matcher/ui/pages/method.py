@@ -29,11 +29,15 @@ the most options.
 **2. Then fit, in six parts**, each scored from 0 to 1 and weighted by you:
 """
 )
-st.dataframe(
+# Static tables wrap their words, so a phone reads every column (data grids cut them off).
+# Their cells are our own words, so st.table's Markdown is safe here.
+SOURCES = {key: n for n, key in enumerate(V.ARTICLES, start=1)}  # [1], [2], … not file ids
+st.table(
     pd.DataFrame(
         {
             "part": [V.GROUP_LABELS[g] for g in V.GROUPS],
-            "default weight": [V.DEFAULT_WEIGHTS[g] for g in V.GROUPS],
+            # out of 100, as the results page's sliders show it
+            "default weight": [f"{round(V.DEFAULT_WEIGHTS[g] * 100)}" for g in V.GROUPS],
             "what it measures": [
                 "past clients' check-ins on the qualities you rated important",
                 "how many of your concerns the therapist works with",
@@ -77,20 +81,22 @@ essential is measured clearly below average, the match drops and the card says w
 """
 )
 st.header("The rapport qualities you can ask for", anchor=False)
-st.dataframe(
+st.table(
     pd.DataFrame(
         {
             "you want": [item.feeling for item in V.RAPPORT_ITEMS],
             "the therapist brings": [item.brings for item in V.RAPPORT_ITEMS],
             "why it matters": [item.explanation for item in V.RAPPORT_ITEMS],
-            "source articles": [", ".join(item.articles) for item in V.RAPPORT_ITEMS],
+            "sources": [
+                ", ".join(f"[{SOURCES[a]}]" for a in item.articles) for item in V.RAPPORT_ITEMS
+            ],
         }
     ),
     hide_index=True,
 )
-st.caption("; ".join(f"{key}: {title}" for key, title in V.ARTICLES.items()))
+st.caption("; ".join(f"[{SOURCES[key]}] {title}" for key, title in V.ARTICLES.items()))
 st.header("Approaches commonly recommended for each concern", anchor=False)
-st.dataframe(
+st.table(
     pd.DataFrame(
         {
             "concern": [V.CONCERNS[c] for c in V.RECOMMENDED],
