@@ -182,9 +182,12 @@ class Field:
             unknown = [word for word in split_words(text) if word.lower() not in self.vocabulary]
             if self.kind == "word" and not unknown:
                 unknown = [text]
-            return "; ".join(
-                V.unknown_word_message(word, self.noun, self.vocabulary) for word in unknown
-            )
+            # Listed as a file would write them: "NC", not the lower case matched against
+            spelled = [
+                shown if isinstance(shown, str) and shown.lower() == key else key
+                for key, shown in self.vocabulary.items()
+            ]
+            return "; ".join(V.unknown_word_message(word, self.noun, spelled) for word in unknown)
         return f"unexpected {self.noun}"
 
     def parse(self, column: pd.Series) -> pd.Series:

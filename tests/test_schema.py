@@ -248,3 +248,10 @@ def test_a_contact_becomes_a_link_only_of_its_own_kind(
     from matcher.schema import contact_link
 
     assert contact_link(kind, text) == link  # type: ignore[arg-type]
+
+
+def test_an_unknown_state_lists_the_codes_as_a_file_writes_them() -> None:
+    """'expected one of al, ak, az…' (found trying the app): the codes are upper case."""
+    [states] = [f for f in DIRECTORY_FIELDS if f.name == "states"]
+    said = states.describe("ZZ")
+    assert 'unknown state "ZZ"; expected one of AL, AK, AZ' in said

@@ -203,6 +203,7 @@ def test_a_bad_upload_shows_every_problem_and_keeps_the_demo() -> None:
     frame = pd.read_csv(DATA / "therapists.csv", dtype=str, keep_default_na=False).head(20)
     frame.loc[3, "fee"] = "free"
     frame.loc[7, "concerns"] = "anxiety;worries"
+    frame.loc[9, "fee"] = "![x](https://evil.example/beacon.png)"  # an image, if it were Markdown
     at = app()
     at.switch_page(UPLOAD).run()
     at.file_uploader(key="upload").set_value(
@@ -210,11 +211,12 @@ def test_a_bad_upload_shows_every_problem_and_keeps_the_demo() -> None:
     )
     at.run()
     assert not at.exception
-    assert "2 problem(s)" in at.error[0].value
-    problems = at.dataframe[0].value
-    assert list(problems["row"]) == [5, 9]
-    assert list(problems["column"]) == ["fee", "concerns"]
+    assert "3 problem(s)" in at.error[0].value
+    problems = at.table[0].value  # static: each message reads whole; every cell escaped
+    assert list(problems["row"]) == ["5", "9", "11"]
+    assert list(problems["column"]) == ["fee", "concerns", "fee"]
     assert "did you mean" not in problems["problem"].iloc[0]
+    assert problems["value"].iloc[2].startswith("\\!\\[x\\]\\(")  # shown, never fetched
     assert "In use now: the demo directory" in at.info[0].value.replace("\\", "")
 
 

@@ -9,6 +9,8 @@ from matcher.directory import load_directory
 from matcher.schema import UPLOAD_MAX_ROWS, InvalidInput, Upload, count_problems
 from matcher.ui.common import current_directory, plain
 
+SHOWN = 20  # problems in the static table
+
 st.title("Use your own directory", anchor=False)
 st.markdown(
     "Upload your clinic's therapist directory as CSV or Parquet, in the format described on "
@@ -46,17 +48,21 @@ if problems:
         f"This file can't be used yet: {count_problems(problems):,} problem(s) found. "
         "The directory in use has not changed."
     )
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "row": [p.row for p in problems],
-                "column": [p.column or "" for p in problems],
-                "value": [p.value or "" for p in problems],
-                "problem": [p.message for p in problems],
-            }
-        ),
-        hide_index=True,
+    table = pd.DataFrame(
+        {
+            "row": [str(p.row) for p in problems],
+            "column": [p.column or "" for p in problems],
+            "value": [p.value or "" for p in problems],
+            "problem": [p.message for p in problems],
+        }
     )
+    # The first few as a static table, which wraps, so each message reads whole (a data grid
+    # cut them off); it reads Markdown, so every cell, the file's own values above all, goes
+    # through plain(). All of them in a grid below when there are more.
+    st.table(table.head(SHOWN).map(plain), hide_index=True)
+    if len(table) > SHOWN:
+        with st.expander(f"All {len(table):,} problems listed"):
+            st.dataframe(table, hide_index=True)
 if "directory" in st.session_state and st.button("Go back to the demo directory"):
     for key in ("directory", "directory_name", "upload_problems", "upload_seen"):
         st.session_state.pop(key, None)
