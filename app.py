@@ -52,9 +52,9 @@ navigation = st.navigation(
 if (next_page := st.session_state.pop("next_page", None)) is not None:
     st.switch_page(next_page)
 st.html(NO_SCROLL_ANCHORING)  # style only: drawn outside the page's flow
-open_at_top(navigation.url_path)
 # A client who said they may harm themselves or someone else sees where to get help first, on
 # every client page (the page's own title comes after it).
 if st.session_state.get("crisis") and navigation.url_path not in {p.url_path for p in CLINIC_PAGES}:
     crisis_resources()
+open_at_top(navigation.url_path)
 navigation.run()

@@ -162,7 +162,7 @@ def facts(match: Match, p: Preferences) -> tuple[tuple[str, str], ...]:
         opening = f"{W.day(a.next_opening)} (in {W.count(a.days_to_opening, 'day')})"
     rows.append(("Next opening", f"{opening}; {W.confirmed(a.days_since_confirmed)}"))
     reach = W.reachability(a.offers, a.median_days_to_offer, a.settled, a.followed)
-    rows.append(("Reaching earlier clients", reach))
+    rows.append(("Earlier clients' requests", reach))
     rows.append(("Past clients' check-ins", rapport_summary(match)))
     rows.append(("Experience", f"{W.count(int(x.years_experience), 'year')} ({x.credentials})"))
     return tuple(rows)

@@ -82,7 +82,7 @@ def test_the_card_recomputes_availability_with_reachability(
 def test_cards_say_not_measured_yet_or_the_history(demo: Directory, reached: Directory) -> None:
     p = prefs(state="NC")
     for match in rank(reached, p, top=20, today=TODAY).matches:
-        line = dict(facts(match, p))["Reaching earlier clients"]
+        line = dict(facts(match, p))["Earlier clients' requests"]
         if match.availability.reach_measured:
             assert "a median of" in line and "client" in line
         else:

@@ -208,7 +208,7 @@ def test_cards_show_reachability_from_the_store_or_not_measured_yet(
     at.selectbox(key="state").set_value("NC")
     at.button[0].click()
     at.run()
-    facts = [m.value for m in at.markdown if "Reaching earlier clients" in m.value]
+    facts = [m.value for m in at.markdown if "Earlier clients' requests" in m.value]
     assert facts and all("not measured yet" in f for f in facts)  # an empty store: no history
 
     directory = at.session_state["rated_directory"][1]
@@ -219,5 +219,5 @@ def test_cards_show_reachability_from_the_store_or_not_measured_yet(
     store.offer("R9", top.therapist_id, capacity=5, actor="ana")
     at.switch_page(RESULTS).run()
     assert not at.exception
-    facts = [m.value for m in at.markdown if "Reaching earlier clients" in m.value]
+    facts = [m.value for m in at.markdown if "Earlier clients' requests" in m.value]
     assert any("a median of" in f and "1 client" in f for f in facts)
