@@ -145,6 +145,8 @@ def test_is_that_a_must_is_asked_only_once_a_preference_is_chosen() -> None:
     assert not _shown(at, "gender_must") and not _shown(at, "identities_must")
     at.selectbox(key="gender").set_value("woman").run()
     assert _shown(at, "gender_must") and not _shown(at, "identities_must")
+    # a therapist's identity, never "new to therapy", which is the client's (asked apart)
+    assert not any("therapy" in o for o in at.multiselect(key="identities").options)
     at.multiselect(key="identities").set_value(["lgbtq"]).run()
     assert _shown(at, "identities_must")
     at.radio(key="gender_must").set_value("Must")

@@ -311,8 +311,9 @@ if gender != NO_PREFERENCE:  # "is that a must?" only once there is something to
     )
 identities = st.multiselect(
     "Would you like a therapist who shares part of your identity?",
-    list(V.PEOPLE),
-    default=kept("identities", []),
+    # "new to therapy" describes a client, never a therapist: it is asked below, as first_time
+    [group for group in V.PEOPLE if group != "first_time"],
+    default=[group for group in kept("identities", []) if group != "first_time"],
     format_func=V.IDENTITY_WORDS.__getitem__,
     select_all=False,
     key="identities",
