@@ -28,6 +28,7 @@ st.set_page_config(page_title="Rapport-first therapist matching", page_icon=str(
 # once a coordinator has signed in, and until then are reached at their own address
 # (/queue), where they ask for sign-in.
 clinic: Literal["visible", "hidden"] = "visible" if signed_in() else "hidden"
+INTAKE_PAGE = st.Page(INTAKE, title="Find a therapist", icon=":material/explore:", default=True)
 CLINIC_PAGES = [
     st.Page(QUEUE, title="Referral queue", icon=":material/assignment_ind:", url_path="queue",
             visibility=clinic),
@@ -37,7 +38,7 @@ CLINIC_PAGES = [
 navigation = st.navigation(
     {
         "For clients": [
-            st.Page(INTAKE, title="Find a therapist", icon=":material/explore:", default=True),
+            INTAKE_PAGE,
             st.Page(RESULTS, title="Your matches", icon=":material/list_alt:"),
             st.Page(PROFILE, title="Therapist profile", icon=":material/person:",
                     visibility="hidden"),  # reached from a match, never from the menu
@@ -52,9 +53,12 @@ navigation = st.navigation(
 if (next_page := st.session_state.pop("next_page", None)) is not None:
     st.switch_page(next_page)
 st.html(NO_SCROLL_ANCHORING)  # style only: drawn outside the page's flow
-# A client who said they may harm themselves or someone else sees where to get help first, on
-# every client page (the page's own title comes after it).
-if st.session_state.get("crisis") and navigation.url_path not in {p.url_path for p in CLINIC_PAGES}:
-    crisis_resources()
 open_at_top(navigation.url_path)
+# A client who said they may harm themselves or someone else sees where to get help first, on
+# every client page but the intake: there it sits under the safety question, from the moment
+# "yes" is chosen, and a box appearing above the form when it was sent had pushed the form's
+# problems below the screen (found trying the app).
+client_page = navigation.url_path not in {p.url_path for p in CLINIC_PAGES}
+if st.session_state.get("crisis") and client_page and navigation.url_path != INTAKE_PAGE.url_path:
+    crisis_resources()
 navigation.run()

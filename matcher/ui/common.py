@@ -203,9 +203,10 @@ def plain(text: object) -> str:
 
 def crisis_resources() -> None:
     """Shown prominently whenever the client said they may harm themselves or someone else,
-    with 988 one tap away on a phone."""
+    with 988 one tap away on a phone: the buttons first, so they are in view even where the
+    box opens at the foot of the screen (under the intake's safety question)."""
     with st.container(border=True):
-        st.error(plain(W.CRISIS_NOW), icon=":material/emergency:")
         call, text = st.columns(2)
         call.link_button("Call 988", "tel:988", icon=":material/call:", width="stretch")
         text.link_button("Text 988", "sms:988", icon=":material/sms:", width="stretch")
+        st.error(plain(W.CRISIS_NOW), icon=":material/emergency:")

@@ -132,6 +132,8 @@ def test_help_shows_the_moment_yes_is_chosen_and_then_on_every_client_page() -> 
     assert helped(at)
     at.button(key="show_matches").click().run()
     assert any("choose your state" in e.value for e in at.error) and helped(at)
+    # once, under the question: a second box above the form pushed its problems off screen
+    assert sum("988" in e.value for e in at.error) == 1
     at.selectbox(key="state").set_value("NC")
     at.button(key="show_matches").click().run()
     for page in (RESULTS, CHECKIN, METHOD):
