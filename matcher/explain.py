@@ -176,6 +176,9 @@ def licensed_for(match: Match, p: Preferences) -> str:
         where = f"practices in {x.city}"
         if x.distance_km is not None:
             where += f", {W.miles(x.distance_km)} from you"
+            if p.location is not None and x.distance_km > p.location.max_km:
+                # matched for online sessions ("182 miles" beside a 25-mile limit read as a slip)
+                where += ", farther than you would travel, so online"
     else:
         where = "online sessions only"
     return f"in {state}, where you live; {where}"

@@ -186,3 +186,20 @@ def test_the_headline_says_who_meets_the_clients_musts(demo: Directory) -> None:
     assert headline(one) == "1 therapist meets every must in your answers."
     none = dataclasses.replace(ranking, eligible=0, relaxations=())
     assert headline(none) == "No therapist in this directory meets every must."
+
+
+def test_a_therapist_beyond_the_clients_travel_limit_is_said_to_be_online() -> None:
+    """'practices in Dallas, about 182 miles from you' beside a 25-mile limit (found trying
+    the app): such a therapist is matched for online sessions, and the card says so."""
+    from matcher.explain import licensed_for
+
+    d = directory_of(
+        [
+            therapist("near", lat="35.80", lon="-78.64", formats="in_person;telehealth"),
+            therapist("far", lat="36.10", lon="-79.80", formats="in_person;telehealth"),
+        ]
+    )
+    p = prefs(location={"lat": 35.78, "lon": -78.64, "max_km": 40}, format="either")
+    said = {m.therapist_id: licensed_for(m, p) for m in rank(d, p, today=TODAY).matches}
+    assert said["far"].endswith("from you, farther than you would travel, so online")
+    assert "so online" not in said["near"]
