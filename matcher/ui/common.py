@@ -94,7 +94,17 @@ _TO_TOP = (  # hidden, so its slot adds no gap above the page
     "window.scrollTo(0, 0); "
     "if (window.innerWidth < 768 && document.querySelector("
     "'[data-testid=\"stSidebar\"]')?.dataset.collapsed === 'false') "
-    "document.querySelector('[data-testid=\"stSidebarCollapseButton\"] button')?.click();"
+    "document.querySelector('[data-testid=\"stSidebarCollapseButton\"] button')?.click(); "
+    # Focus fell to the page's body when the control used went with the page left: once the
+    # new page's title is drawn (or after 2 s), and for 3 s after, the title takes the
+    # focus whenever nothing else holds it. (In a function of its own: each page change runs
+    # this script again in the same window.)
+    "(() => {{ const title = '[data-testid=\"stMain\"] h1'; "
+    "const left = document.querySelector(title)?.textContent; let tries = 0, after = 0; "
+    "const wait = setInterval(() => {{ const h = document.querySelector(title); "
+    "if (!((h && h.textContent !== left) || ++tries > 40)) return; "
+    "if (h && document.activeElement === document.body) {{ h.tabIndex = -1; "
+    "h.focus({{preventScroll: true}}); }} if (++after > 60) clearInterval(wait); }}, 50); }})();"
     "</script>"
 )
 

@@ -94,9 +94,14 @@ def _walk_through(page: Any, server: str) -> None:
             "North Carolina (NC)")  # fmt: skip
     choose(page, "What would you like help with? Choose any that fit.", "anxiety")
     page.keyboard.press("Escape")
-    page.get_by_role("button", name="Show my matches").click()
+    # By keyboard: the focus lands on the new page's title, not the page's body (it had fallen
+    # to the body, so the next Tab started from the top of the document)
+    page.get_by_role("button", name="Show my matches").focus()
+    page.keyboard.press("Enter")
 
-    page.get_by_role("heading", name="Your matches").wait_for()
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="Your matches")).to_be_focused()
     page.get_by_text("meet every must in your answers").first.wait_for()
     page.get_by_role("heading", name="Your shortlist").wait_for()  # the last part of the page
     page.locator('[data-testid="stMetric"]').nth(4).wait_for()
