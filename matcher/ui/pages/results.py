@@ -119,7 +119,7 @@ if len(compared) >= 2:
     st.table(table.map(plain).rename(index=plain, columns=plain))
     for column, therapist_id in zip(st.columns(len(compared)), compared, strict=True):
         column.button(
-            f"Profile: {by_id[therapist_id].name}",
+            plain(f"Profile: {by_id[therapist_id].name}"),  # a label reads Markdown
             key=f"compare_profile_{therapist_id}",
             on_click=open_profile,
             args=(therapist_id,),
