@@ -249,7 +249,7 @@ def test_an_uploaded_bio_with_html_stays_text() -> None:
     cells += [str(v) for v in table.value.to_numpy().ravel()]
     assert all("<img" not in c.replace("\\<", "") for c in cells)
     labels = [b.label for b in at.button if b.key and b.key.startswith("compare_profile_")]
-    assert len(labels) == 2 and all("\\<img" in label for label in labels)  # labels read Markdown
+    assert labels and all("\\<img" in label for label in labels)  # labels read Markdown
     assert all("http://" not in c and "https://" not in c for c in cells)
 
 
