@@ -541,8 +541,9 @@ def therapists(n: int, seed: int, as_of: date = DEFAULT_AS_OF) -> pd.DataFrame:
 
 def _with_contacts(frame: pd.DataFrame) -> pd.DataFrame:
     """Fictional contact details, derived from the id and the city (no random draws, so every
-    other column stays as it was): local area codes with 555-01xx numbers and example.com addresses are reserved for fiction. Some
-    therapists list no phone, and about a third take bookings online."""
+    other column stays as it was): the city's own area code with a 555-01xx number, which is
+    reserved for fiction, and example.com addresses. Some therapists list no phone, and about a
+    third take bookings online."""
     number = np.arange(1, len(frame) + 1)
     slug = (
         frame["name"].str.lower().str.replace(r"[^a-z]+", ".", regex=True).str.strip(".")

@@ -156,6 +156,15 @@ def test_the_thank_you_shows_the_crisis_box_only_when_the_answers_call_for_it(co
     assert any("988" in e.value for e in at.error)
 
 
+def test_a_client_already_shown_help_sees_it_once_after_a_worrying_checkin(code: str) -> None:
+    """The router puts help first for a client who said so in the intake; the thank-you's own
+    box came as well, so two identical boxes stood on one page (review)."""
+    at = on_page(CHECKIN)
+    at.session_state["crisis"] = True
+    at = send(enter(at, code), 1, safe=1)
+    assert sum("988" in e.value for e in at.error) == 1
+
+
 def test_every_statement_must_be_answered_or_skipped(code: str, private_database: Path) -> None:
     at = enter(on_page(CHECKIN), code)
     at.radio(key="rate_heard").set_value(5)

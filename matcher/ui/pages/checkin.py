@@ -157,8 +157,10 @@ def start_again() -> None:
 # page or a rerun would keep the long form's scroll position and open it out of sight).
 outcome = st.session_state.get("checked_in")
 if outcome is not None:
-    if outcome == "worrying":
-        crisis_resources()  # only when the answers call for it, and then first
+    # only when the answers call for it, and then first (unless the router already put the
+    # same help at the top, for a client who said so in the intake)
+    if outcome == "worrying" and not st.session_state.get("crisis"):
+        crisis_resources()
     st.success("Thank you. Your check-in was received.")
     st.header("Now, for yourself", anchor=False)
     st.markdown("After your sessions so far, ask yourself:")

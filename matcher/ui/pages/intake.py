@@ -309,10 +309,11 @@ if gender != NO_PREFERENCE:  # "is that a must?" only once there is something to
         horizontal=True,
         key="gender_must",
     )
+# "new to therapy" describes the client, never a therapist: it is asked on its own, below
+groups = [p for p in V.PEOPLE if p != "first_time"]
 identities = st.multiselect(
     "Would you like a therapist who shares part of your identity?",
-    # "new to therapy" describes a client, never a therapist: it is asked below, as first_time
-    [group for group in V.PEOPLE if group != "first_time"],
+    groups,
     default=[group for group in kept("identities", []) if group != "first_time"],
     format_func=V.IDENTITY_WORDS.__getitem__,
     select_all=False,
@@ -327,7 +328,6 @@ if identities:
         key="identities_must",
     )
 st.checkbox("This is my first time in therapy", value=kept("first_time", False), key="first_time")
-groups = [p for p in V.PEOPLE if p != "first_time"]
 st.multiselect(
     "Would experience with any of these groups matter to you?",
     groups,
