@@ -11,7 +11,7 @@ from matcher.ui.common import (
     CHECKIN,
     INTAKE,
     METHOD,
-    NO_SCROLL_ANCHORING,
+    PAGE_STYLE,
     PROFILE,
     QUEUE,
     RESULTS,
@@ -52,7 +52,7 @@ navigation = st.navigation(
 # callback): switching here, before any page is drawn, spares drawing the page being left.
 if (next_page := st.session_state.pop("next_page", None)) is not None:
     st.switch_page(next_page)
-st.html(NO_SCROLL_ANCHORING)  # style only: drawn outside the page's flow
+st.html(PAGE_STYLE)  # style only: drawn outside the page's flow
 open_at_top(navigation.url_path)
 # A client who said they may harm themselves or someone else sees where to get help first, on
 # every client page but the intake: there it sits under the safety question, from the moment

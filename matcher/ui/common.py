@@ -82,13 +82,28 @@ def current_directory() -> tuple[Directory, str]:
     return cached[1], name
 
 
+# The app's one style rule, drawn by the router on every run (style only: outside the page's flow)
+# - Chromium's scroll anchoring picks a node to hold still while a rerun replaces the page's
+#   elements, and on a phone it threw the page some 1,300 px when a card's score chart was
+#   opened (measured; none without it). The page holds its scroll position as it is instead.
+# - The slot of an element holding only one of the scripts below is hidden: no gap.
+# - Streamlit puts four buttons beside a chart (show data, download as PNG, copy the Vega-Lite
+#   spec, fullscreen), each a Tab stop between the card's controls, on a figure already given
+#   in words (its labels, and its alt text). No chart option turns them off (the browser drops
+#   `actions` from usermeta.embedOptions), so they are hidden; the browser test Tabs past one.
+PAGE_STYLE = (
+    "<style>[data-testid='stMain'] { overflow-anchor: none; } "
+    ".stElementContainer:has(> .stHtml script) { display: none; } "
+    "[class*='st-key-score_chart_'] [data-testid='stElementToolbar'] { display: none; }</style>"
+)
+
+
 # Streamlit keeps the scroll position of the page left, so a page opened from far down a long
 # one (a card's profile button on a phone) would open far down too; and on a phone the menu
 # stayed open over the page chosen from it, catching the next tap. On each page change this
 # scrolls to the top and, on a narrow screen, folds the menu away. A constant script, no data
 # in it; the count makes each page change a new element, so the browser runs it again.
-_TO_TOP = (  # hidden, so its slot adds no gap above the page
-    "<style>.stElementContainer:has(> .stHtml script) {{ display: none; }}</style>"
+_TO_TOP = (
     "<script>/* page change {} */ "
     "document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0); "
     "window.scrollTo(0, 0); "
@@ -114,7 +129,6 @@ _TO_TOP = (  # hidden, so its slot adds no gap above the page
 # screen. A new n each time: the confirmation left from the decision before may still be on the
 # page while the new one is drawn. Constant but for n, an int.
 _INTO_VIEW = (
-    "<style>.stElementContainer:has(> .stHtml script) {{ display: none; }}</style>"
     "<script>/* confirmation {0} */ setTimeout(() => document.querySelector("
     "'.st-key-decision_{0}')?.scrollIntoView({{block: 'center'}}), 50);</script>"
 )
@@ -127,12 +141,6 @@ def decision_box() -> DeltaGenerator:
     box = st.container(key=f"decision_{int(shown)}")
     st.html(_INTO_VIEW.format(int(shown)), unsafe_allow_javascript=True)
     return box
-
-
-# Chromium's scroll anchoring picks a node to hold still while a rerun replaces the page's
-# elements, and on a phone it threw the page some 1,300 px when a card's score chart was opened
-# (measured; none without it). The page holds its scroll position as it is instead.
-NO_SCROLL_ANCHORING = "<style>[data-testid='stMain'] { overflow-anchor: none; }</style>"
 
 
 def open_at_top(page: str) -> None:

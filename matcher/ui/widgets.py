@@ -14,14 +14,6 @@ from matcher.preferences import Preferences
 from matcher.scoring import Match
 from matcher.ui.common import open_profile, plain
 
-# Streamlit puts four buttons beside a chart (show data, download as PNG, copy the Vega-Lite spec,
-# fullscreen), each a Tab stop between the card's controls, on a figure already given in words
-# (its labels, and its alt text). No chart option turns them off (the browser drops `actions`
-# from usermeta.embedOptions), so this style hides them; the browser test Tabs past a chart.
-CHART_TOOLBAR_OFF = (
-    "<style>[class*='st-key-score_chart_'] [data-testid='stElementToolbar']{display:none}</style>"
-)
-
 
 def match_card(place: int, match: Match, preferences: Preferences, directory: Directory) -> None:
     """One therapist: why they fit, why not higher, practical facts, score by group."""
@@ -51,7 +43,7 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
             )
             if parts.open:
                 frame = contribution_frame(match)
-                st.html(CHART_TOOLBAR_OFF)
+                # keyed, so common.PAGE_STYLE hides the chart's toolbar
                 st.container(key=f"score_chart_{match.therapist_id}").vega_lite_chart(
                     frame,
                     contribution_spec(),
