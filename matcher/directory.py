@@ -22,6 +22,7 @@ from matcher import vocabulary as V
 from matcher.rapport import Prior, estimate, learn
 from matcher.reachability import Contact, Reachability, measure
 from matcher.schema import (
+    CONTACT_COLUMNS,
     DIRECTORY_FIELDS,
     DIRECTORY_RULES,
     MAX_ROWS,
@@ -192,6 +193,11 @@ class Directory:
 
     def row(self, therapist_id: str) -> int:
         return self.row_of[therapist_id]
+
+    def contacts(self, row: int) -> dict[str, str]:
+        """How to reach the therapist at ``row``: each of CONTACT_COLUMNS, blank when not listed
+        (loading adds the columns a file leaves out)."""
+        return {column: str(self.table[column].iat[row]).strip() for column in CONTACT_COLUMNS}
 
     @cached_property
     def places(self) -> pd.DataFrame:

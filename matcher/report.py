@@ -36,7 +36,7 @@ class Listed:
 
 def listed(d: Directory, matches: Sequence[Match]) -> list[Listed]:
     """The matches shown, numbered as the cards are."""
-    return [Listed(place, m, *_contacts(d, m.row)) for place, m in enumerate(matches, start=1)]
+    return [_listed(d, place, m) for place, m in enumerate(matches, start=1)]
 
 
 def shortlist(d: Directory, p: Preferences, ids: Sequence[str], today: date) -> list[Listed]:
@@ -52,17 +52,14 @@ def shortlist(d: Directory, p: Preferences, ids: Sequence[str], today: date) -> 
     place = np.empty(a.rows.size, dtype=np.intp)
     place[order] = np.arange(1, order.size + 1)
     return [
-        Listed(int(place[i]), match_at(d, p, a, i, today), *_contacts(d, int(a.rows[i])))
+        _listed(d, int(place[i]), match_at(d, p, a, i, today))
         for i in sorted(wanted, key=lambda i: place[i])
     ]
 
 
-def _contacts(d: Directory, row: int) -> tuple[str, str]:
-    table = d.table
-    return (
-        str(table["phone"].iat[row]).strip() if "phone" in table else "",
-        str(table["email"].iat[row]).strip() if "email" in table else "",
-    )
+def _listed(d: Directory, place: int, match: Match) -> Listed:
+    reach = d.contacts(match.row)
+    return Listed(place, match, reach["phone"], reach["email"])
 
 
 def shortlist_table(entries: Sequence[Listed], preferences: Preferences) -> pd.DataFrame:

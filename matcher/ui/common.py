@@ -156,6 +156,13 @@ def open_at_top(page: str) -> None:
     st.sidebar.html(_TO_TOP.format(int(changes)), unsafe_allow_javascript=True)
 
 
+def therapist_label(directory: Directory, therapist_id: str) -> str:
+    """'Grace Thomas (T0000643)', as coordinators see a therapist; the id alone when the
+    directory in use does not list it."""
+    row = directory.row_of.get(therapist_id)
+    return therapist_id if row is None else f"{directory.text['name'][row]} ({therapist_id})"
+
+
 def open_profile(therapist_id: str) -> None:
     """A button's callback: show a therapist's profile (which therapist rides in the session,
     not the URL). The router switches before any page is drawn, so the profile opens at its

@@ -7,18 +7,14 @@ import streamlit as st
 
 from matcher.report import spreadsheet_safe
 from matcher.ui.auth import coordinator, store
-from matcher.ui.common import current_directory
+from matcher.ui.common import current_directory, therapist_label
 
 coordinator()
 directory, _ = current_directory()
 log = store().audit().iloc[::-1].reset_index(drop=True)  # newest first
 # Therapists by name as well as id (ids no longer in the directory in use stay as they are)
-names = pd.Series(
-    {t: f"{directory.text['name'][row]} ({t})" for t in log["therapist_id"].dropna().unique()
-     if (row := directory.row_of.get(t)) is not None},
-    dtype="string",
-)  # fmt: skip
-log["therapist"] = log["therapist_id"].map(names).fillna(log["therapist_id"])
+names = {t: therapist_label(directory, t) for t in log["therapist_id"].dropna().unique()}
+log["therapist"] = log["therapist_id"].map(names)
 st.title("Audit log", anchor=False)
 st.caption(
     "Every import, assignment, override, undo and release; every consultation request, offer "

@@ -70,7 +70,7 @@ st.caption(plain(f"{match.practical.credentials} · {match.practical.city}"))
 st.page_link(RESULTS, label="Back to your matches", icon=":material/arrow_back:")
 
 st.header("How to reach them", anchor=False)
-contacts = {c: str(row[c]).strip() for c in ("phone", "email", "website", "booking_url")}
+contacts = directory.contacts(match.row)
 if not any(contacts.values()):
     st.markdown("This directory lists no contact details for them; ask your clinic.")
 # As text, never Markdown: copied, they are exactly what the directory lists (Markdown would

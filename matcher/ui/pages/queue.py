@@ -53,6 +53,7 @@ from matcher.ui.common import (
     current_directory,
     decision_box,
     plain,
+    therapist_label,
 )
 
 actor = coordinator()
@@ -65,8 +66,7 @@ st.caption(plain(f"Matching against {directory_name} ({len(directory):,} therapi
 
 
 def therapist_name(therapist_id: str) -> str:
-    row = directory.row_of.get(therapist_id)
-    return therapist_id if row is None else f"{directory.text['name'][row]} ({therapist_id})"
+    return therapist_label(directory, therapist_id)
 
 
 def offer_label(asked: frozenset[str], therapist_id: str) -> str:
