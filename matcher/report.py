@@ -17,7 +17,7 @@ from matcher import words as W
 from matcher.directory import Directory
 from matcher.explain import contribution_label, explain, facts
 from matcher.preferences import Preferences
-from matcher.scoring import Match, assess, match_at, top_k
+from matcher.scoring import TIE_DECIMALS, Match, assess, match_at, top_k
 
 # A cell a spreadsheet would run as a formula: neutralised with a leading apostrophe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -48,12 +48,20 @@ def shortlist(d: Directory, p: Preferences, ids: Sequence[str], today: date) -> 
     wanted = sorted({position[r] for t in ids if (r := d.row_of.get(t)) in position})
     if not wanted:
         return []
-    order = top_k(d, a, int(a.rows.size))  # every eligible therapist, in the cards' order
-    place = np.empty(a.rows.size, dtype=np.intp)
-    place[order] = np.arange(1, order.size + 1)
+    # A place is one more than those scoring higher, plus the order among equal scores that
+    # top_k gives the cards: no sort of every eligible therapist, whose ties would each need
+    # a distance measured
+    score = np.round(a.score, TIE_DECIMALS)
+
+    def place(i: int) -> int:
+        tied = np.flatnonzero(score == score[i])
+        among = top_k(d, a, int(tied.size), among=tied)
+        return int(np.count_nonzero(score > score[i])) + 1 + int(np.flatnonzero(among == i)[0])
+
+    places = {i: place(i) for i in wanted}
     return [
-        _listed(d, int(place[i]), match_at(d, p, a, i, today))
-        for i in sorted(wanted, key=lambda i: place[i])
+        _listed(d, places[i], match_at(d, p, a, i, today))
+        for i in sorted(wanted, key=places.__getitem__)
     ]
 
 

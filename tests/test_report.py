@@ -89,3 +89,24 @@ def test_comparison_headings_are_names_never_ids() -> None:
         f"Jo Kim ({city}) (1)",
         f"Jo Kim ({city}) (2)",
     ]
+
+
+def test_a_shortlists_places_follow_the_cards_through_exact_ties() -> None:
+    """Equal scores are ordered as the cards order them (here by fee), and counted so."""
+    d = directory_of(
+        [
+            therapist("dear", fee="120"),
+            therapist("cheap", fee="80"),
+            therapist("middle", fee="100"),
+        ]
+    )
+    p = prefs()
+    cards = [m.therapist_id for m in rank(d, p, today=TODAY).matches]
+    assert cards == ["cheap", "middle", "dear"]
+    taken = shortlist(d, p, ["dear", "cheap", "middle"], TODAY)
+    assert [(t.place, t.match.therapist_id) for t in taken] == [
+        (1, "cheap"),
+        (2, "middle"),
+        (3, "dear"),
+    ]
+    assert [t.place for t in shortlist(d, p, ["dear"], TODAY)] == [3]
