@@ -58,7 +58,8 @@ open_at_top(navigation.url_path)
 # every client page but the intake: there it sits under the safety question, from the moment
 # "yes" is chosen, and a box appearing above the form when it was sent had pushed the form's
 # problems below the screen (found trying the app).
-client_page = navigation.url_path not in {p.url_path for p in CLINIC_PAGES}
-if st.session_state.get("crisis") and client_page and navigation.url_path != INTAKE_PAGE.url_path:
+# (The pages themselves are compared, not their url_path: outside a running server, as when
+# multiprocessing re-imports this script after AppTest, only the default page has one.)
+if st.session_state.get("crisis") and navigation not in (*CLINIC_PAGES, INTAKE_PAGE):
     crisis_resources()
 navigation.run()
