@@ -227,6 +227,15 @@ class StoreError(Exception):
 
 
 @dataclass(frozen=True)
+class Requested:
+    """A consultation request as stored: its reference, and whether the same request had been
+    sent already today (then nothing new was queued)."""
+
+    reference: str
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
 class Booking:
     referral_id: str
     therapist_id: str
@@ -522,9 +531,9 @@ class Store:
         preferences: Preferences,
         risk: bool = False,
         today: date | None = None,
-    ) -> str:
-        """A client's request to be contacted, stored as a self-referral in the queue; returns
-        the reference the client can quote. The same request sent again the same day (same name,
+    ) -> Requested:
+        """A client's request to be contacted, stored as a self-referral in the queue, with the
+        reference the client can quote. The same request sent again the same day (same name,
         contact and therapists, not yet answered) is the same request: its reference comes back,
         with the latest answers and any risk flag kept, and nothing is added to the queue. Also
         deletes unassigned requests older than REQUEST_DAYS, as the request form promises."""
@@ -561,7 +570,7 @@ class Store:
                     (preferences.model_dump_json(), int(risk), same[0]),
                 )
                 _audit(connection, "app", "consultation request sent again", referral_id=same[0])
-                return str(same[0])
+                return Requested(str(same[0]), repeated=True)
             connection.execute(
                 "INSERT INTO referrals (referral_id, received, urgency, risk_self_harm, "
                 "risk_harm_others, preferences, notes, imported_at, imported_by, client_name, "
@@ -572,7 +581,7 @@ class Store:
                  ";".join(therapists)),
             )  # fmt: skip
             _audit(connection, "app", "consultation request", referral_id=reference)
-        return reference
+        return Requested(reference)
 
     # -----------------------------------------------------------------------------------------
     # Assignments

@@ -227,7 +227,7 @@ def _request(store: Store, demo: Directory) -> tuple[str, str]:
     """A self-referral asking for one therapist who has exactly one slot left."""
     state = QueueState.from_store(store, demo, TODAY)
     therapist = next(t for t, n in state.slots_left.items() if n == 1)
-    reference = store.request_consultation("Sam", "sam@example.org", [therapist], prefs())
+    reference = store.request_consultation("Sam", "sam@example.org", [therapist], prefs()).reference
     return reference, therapist
 
 

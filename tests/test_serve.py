@@ -233,7 +233,8 @@ WRITER = textwrap.dedent("""
     store, who = Store(sys.argv[1]), sys.argv[2]
     client = Preferences.model_validate({"state": "NC"})
     for i in range(int(sys.argv[3])):
-        print(store.request_consultation(f"{who}{i}", f"{who}{i}@example.com", ["T0001"], client))
+        print(store.request_consultation(f"{who}{i}", f"{who}{i}@example.com", ["T0001"],
+                                         client).reference)
 """)
 
 

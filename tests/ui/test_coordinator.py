@@ -166,7 +166,7 @@ def test_a_consultation_request_gets_an_offer_then_the_clients_answer(store: Sto
     wanted = next(t for t, n in sorted(slots.items()) if n > 0)
     reference = store.request_consultation(
         "Jo <script>", "jo@example.org", [wanted], prefs(concerns=["anxiety"])
-    )
+    ).reference
     at = signed_in()
     assert any(h.value == "Consultation requests" for h in at.header)
     assert any("Jo <script>" in m.value.replace("\\", "") for m in at.markdown)  # as text
@@ -230,7 +230,7 @@ def test_a_request_before_the_first_import_leaves_the_import_open_and_all_to_ass
 
     slots = open_slots(load_directory(DATA / "therapists.csv"))
     wanted = next(t for t, n in sorted(slots.items()) if n > 0)
-    reference = store.request_consultation("Jo", "jo@example.org", [wanted], prefs())
+    reference = store.request_consultation("Jo", "jo@example.org", [wanted], prefs()).reference
     at = signed_in()
     assert at.expander[0].proto.expanded  # "Import referrals", with only a self-referral
     header = next(m.value.replace("\\", "") for m in at.markdown if "asked today" in m.value)

@@ -84,6 +84,12 @@ def test_a_request_needs_consent_and_then_lands_in_the_queue(private_database: P
     assert "already sent today, so it was not sent twice" in at.success[0].value
     assert reference in at.success[0].value.replace("\\", "")
     assert [r.referral_id for r in Store(private_database).referrals()] == [reference]
+    # The store says it was sent already, not the page's memory: reopening the profile forgets
+    # the reference (review)
+    del at.session_state["request_reference"]
+    at.button(key="FormSubmitter:consultation-Send my request").click()
+    at.run()
+    assert "already sent today, so it was not sent twice" in at.success[0].value
 
 
 def test_a_request_without_a_way_to_reach_the_client_is_refused(private_database: Path) -> None:

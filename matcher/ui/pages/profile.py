@@ -144,7 +144,7 @@ if sent:
         st.error("Please tick the box to agree before sending; nothing has been sent.")
         st.stop()
     try:
-        reference = store().request_consultation(
+        requested = store().request_consultation(
             name, contact, picked, chosen, risk=bool(st.session_state.get("crisis"))
         )
     except StoreError as error:
@@ -156,9 +156,8 @@ if sent:
             "still here: please try again in a few minutes, or call the therapist directly."
         )
         st.stop()
-    again = reference == st.session_state.get("request_reference")
-    st.session_state["request_reference"] = reference
-    st.session_state["request_again"] = again
+    st.session_state["request_reference"] = requested.reference
+    st.session_state["request_again"] = requested.repeated  # the store knows, not the page
 sent_reference = st.session_state.get("request_reference")
 if sent_reference:
     st.success(
