@@ -212,10 +212,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX offers_by_therapist ON offers(therapist_id);
     ALTER TABLE referrals ADD COLUMN reviewed_at TEXT;
     """,
+    # Which browser session sent a consultation request: only a resend from that same session
+    # is the same request (a random token of the session's, never shown; '' for imports).
+    "ALTER TABLE referrals ADD COLUMN sender TEXT NOT NULL DEFAULT ''",
 )
 
-# A client's consultation request (the app's one place that stores a client's data) is kept
-# until a coordinator acts on it; one nobody has been assigned to is deleted after this long.
+# A client's consultation request (the app's one place that stores a client's data) is kept this
+# many days from the day it was sent (longer only while an offer to the client is open). Then
+# a request nobody acted on is deleted, and one a coordinator acted on keeps no name or contact.
 REQUEST_DAYS = 90
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read over the phone
 # An offer of a slot holds it for the client this many days, then lapses (the slot is free again).
@@ -507,8 +511,11 @@ class Store:
 
     def snapshot(self, today: date | None = None) -> Snapshot:
         """Everything the queue shows, read in one transaction (so slots, assignments, offers
-        and check-ins are from the same moment), after lapsing offers past their date."""
-        self.expire_offers(today or _utcnow().date())
+        and check-ins are from the same moment), after lapsing offers past their date and
+        forgetting old requests."""
+        today = today or _utcnow().date()
+        self.expire_offers(today)
+        self.forget_old_requests(today)
         with self._connect() as connection:
             connection.execute("BEGIN")
             try:
@@ -531,12 +538,17 @@ class Store:
         preferences: Preferences,
         risk: bool = False,
         today: date | None = None,
+        sender: str = "",
     ) -> Requested:
         """A client's request to be contacted, stored as a self-referral in the queue, with the
-        reference the client can quote. The same request sent again the same day (same name,
-        contact and therapists, not yet answered) is the same request: its reference comes back,
-        with the latest answers and any risk flag kept, and nothing is added to the queue. Also
-        deletes unassigned requests older than REQUEST_DAYS, as the request form promises."""
+        reference the client can quote.
+
+        ``sender`` is a random token of the browser session sending it. The same request sent
+        again from that session the same day (same name, contact and therapists, not yet
+        answered) is the same request: its reference comes back, with the latest answers and any
+        risk flag kept, and nothing is added to the queue. From another session (or with no
+        token) it is a new request: nobody else learns that a request exists, or changes it.
+        Old requests are forgotten first (``forget_old_requests``)."""
         name, contact = " ".join(name.split()), contact.strip()
         if not 1 <= len(name) <= MAX_REQUEST_NAME:
             raise StoreError(f"a first name or initials of up to {MAX_REQUEST_NAME} characters")
@@ -547,23 +559,15 @@ class Store:
         today = today or date.today()
         reference = "SR-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
         with self._connect(write=True) as connection:
-            cutoff = (today - timedelta(days=REQUEST_DAYS)).isoformat()
-            purged = connection.execute(
-                "DELETE FROM referrals WHERE source = 'self' AND received < ? AND referral_id "
-                "NOT IN (SELECT referral_id FROM assignments) AND referral_id "
-                "NOT IN (SELECT referral_id FROM offers)",
-                (cutoff,),
-            ).rowcount
-            if purged:
-                _audit(connection, "app", "delete old requests", detail=f"{purged} deleted")
+            _forget_old_requests(connection, today)
             same = connection.execute(
                 "SELECT referral_id FROM referrals WHERE source = 'self' AND received = ? AND "
-                "client_name = ? AND contact = ? AND chosen = ? AND referral_id NOT IN "
-                "(SELECT referral_id FROM assignments) AND referral_id NOT IN "
+                "sender = ? AND client_name = ? AND contact = ? AND chosen = ? AND referral_id "
+                "NOT IN (SELECT referral_id FROM assignments) AND referral_id NOT IN "
                 "(SELECT referral_id FROM offers)",
-                (today.isoformat(), name, contact, ";".join(therapists)),
+                (today.isoformat(), sender, name, contact, ";".join(therapists)),
             ).fetchone()
-            if same is not None:
+            if same is not None and sender:
                 connection.execute(
                     "UPDATE referrals SET preferences = ?, risk_self_harm = MAX(risk_self_harm, ?) "
                     "WHERE referral_id = ?",
@@ -574,11 +578,11 @@ class Store:
             connection.execute(
                 "INSERT INTO referrals (referral_id, received, urgency, risk_self_harm, "
                 "risk_harm_others, preferences, notes, imported_at, imported_by, client_name, "
-                "contact, source, chosen) VALUES (?, ?, 'routine', ?, 0, ?, ?, ?, 'app', ?, ?, "
-                "'self', ?)",
+                "contact, source, chosen, sender) VALUES (?, ?, 'routine', ?, 0, ?, ?, ?, 'app', "
+                "?, ?, 'self', ?, ?)",
                 (reference, today.isoformat(), int(risk), preferences.model_dump_json(),
                  "Consultation request from the app", _now(), name, contact,
-                 ";".join(therapists)),
+                 ";".join(therapists), sender),
             )  # fmt: skip
             _audit(connection, "app", "consultation request", referral_id=reference)
         return Requested(reference)
@@ -764,6 +768,15 @@ class Store:
         if due:
             with self._connect(write=True) as connection:
                 _expire(connection, today)
+
+    def forget_old_requests(self, today: date) -> None:
+        """Keep the request form's promise (see REQUEST_DAYS); the write lock only when a
+        request is due."""
+        with self._connect() as connection:
+            due = connection.execute(_OLD_REQUESTS + " LIMIT 1", _old(today)).fetchone()
+        if due:
+            with self._connect(write=True) as connection:
+                _forget_old_requests(connection, today)
 
     def contacts(self, today: date | None = None, settle_days: int = 14) -> list[Contact]:
         """Reachability history: each referral's first offer or assignment with each therapist.
@@ -1138,6 +1151,49 @@ def _bookable(
     ).fetchone()[0]
     if taken >= capacity:
         raise StoreError(f"{therapist_id} has no open slot left ({taken} of {capacity} taken)")
+
+
+# Requests sent more than REQUEST_DAYS ago that still hold a name or contact, but no open offer
+_OLD_REQUESTS = (
+    "SELECT referral_id FROM referrals WHERE source = 'self' AND received < ? AND "
+    "(client_name != '' OR contact != '') AND referral_id NOT IN "
+    "(SELECT referral_id FROM offers WHERE status = 'open')"
+)
+
+
+def _old(today: date) -> tuple[str]:
+    return ((today - timedelta(days=REQUEST_DAYS)).isoformat(),)
+
+
+def _forget_old_requests(connection: sqlite3.Connection, today: date) -> None:
+    """Delete old requests nobody acted on; erase the name and contact of the others (the
+    rest stays as the clinic's record of the referral: the queue, the audit, reachability)."""
+    old = [row[0] for row in connection.execute(_OLD_REQUESTS, _old(today)).fetchall()]
+    if not old:
+        return
+    marks = ",".join("?" * len(old))
+    acted = {
+        row[0]
+        for row in connection.execute(
+            f"SELECT referral_id FROM assignments WHERE referral_id IN ({marks}) UNION "
+            f"SELECT referral_id FROM offers WHERE referral_id IN ({marks})",
+            (*old, *old),
+        ).fetchall()
+    }
+    untouched = [r for r in old if r not in acted]
+    if untouched:
+        connection.execute(
+            f"DELETE FROM referrals WHERE referral_id IN ({','.join('?' * len(untouched))})",
+            untouched,
+        )
+        _audit(connection, "app", "delete old requests", detail=f"{len(untouched)} deleted")
+    if acted:
+        connection.execute(
+            "UPDATE referrals SET client_name = '', contact = '', sender = '' WHERE referral_id "
+            f"IN ({','.join('?' * len(acted))})",
+            sorted(acted),
+        )
+        _audit(connection, "app", "erase old contact details", detail=f"{len(acted)} erased")
 
 
 def _expire(connection: sqlite3.Connection, today: date) -> None:

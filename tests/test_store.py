@@ -218,24 +218,75 @@ def test_a_rematch_is_all_or_nothing(store: Store) -> None:
 
 def test_the_same_request_sent_twice_is_one_request(tmp_path: Path) -> None:
     """A second press of "Send my request" added a second request with a new reference (found
-    trying the app): the same request the same day is the same request, with its latest answers
-    and any risk flag kept. A different choice of therapists is a new request."""
+    trying the app): the same request from the same browser session the same day is the same
+    request, with its latest answers and any risk flag kept. A different choice of therapists
+    is a new request."""
     db = Store(tmp_path / "c.db")
-    first = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(), today=TODAY)
+    tab = {"today": TODAY, "sender": "tab-1"}
+    first = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(), **tab)
     again = db.request_consultation(" Sam ", "sam@example.org ", ["T1"],
-                                    prefs(concerns=["grief"]), risk=True, today=TODAY)  # fmt: skip
+                                    prefs(concerns=["grief"]), risk=True, **tab)  # fmt: skip
     assert again.reference == first.reference and again.repeated and not first.repeated
     [stored] = db.referrals()
     assert stored.preferences.concerns == ("grief",) and stored.crisis
-    calm = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(), today=TODAY)
+    calm = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(), **tab)
     assert (
         calm.reference == first.reference and db.referrals()[0].crisis
     )  # a risk flag is never dropped
-    other = db.request_consultation("Sam", "sam@example.org", ["T1", "T2"], prefs(), today=TODAY)
-    later = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(),
+    other = db.request_consultation("Sam", "sam@example.org", ["T1", "T2"], prefs(), **tab)
+    later = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(), sender="tab-1",
                                     today=TODAY + timedelta(days=1))  # fmt: skip
     assert len({first.reference, other.reference, later.reference}) == 3
     assert not (other.repeated or later.repeated) and len(db.referrals()) == 3
     actions = db.audit()["action"].tolist()
     assert actions.count("consultation request") == 3
     assert actions.count("consultation request sent again") == 2
+
+
+def test_a_request_from_another_browser_learns_nothing_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Found trying the app: typing someone's name, email and therapist in another browser was
+    told "already sent today", with their reference, and replaced their answers. Only the
+    sending browser session's resend is the same request."""
+    db = Store(tmp_path / "c.db")
+    theirs = db.request_consultation("Sam", "sam@example.org", ["T1"], prefs(concerns=["grief"]),
+                                     today=TODAY, sender="tab-1")  # fmt: skip
+    for sender in ("tab-2", ""):  # another session; a caller with no session at all
+        other = db.request_consultation("Sam", "sam@example.org", ["T1"],
+                                        prefs(concerns=["anxiety"]), today=TODAY,
+                                        sender=sender)  # fmt: skip
+        assert not other.repeated and other.reference != theirs.reference
+    kept = next(r for r in db.referrals() if r.referral_id == theirs.reference)
+    assert kept.preferences.concerns == ("grief",)
+    assert len(db.referrals()) == 3
+
+
+def test_old_requests_are_forgotten_as_the_form_promises(tmp_path: Path) -> None:
+    """REQUEST_DAYS after it was sent, a request nobody acted on is deleted and one a
+    coordinator acted on keeps no name or contact; an open offer keeps them until answered.
+    Opening the queue is enough: nobody has to send a new request first."""
+    from matcher.store import REQUEST_DAYS
+
+    db = Store(tmp_path / "c.db")
+    sent = TODAY - timedelta(days=REQUEST_DAYS + 1)
+    ignored = db.request_consultation("Ann", "ann@example.org", ["T1"], prefs(), today=sent)
+    placed = db.request_consultation("Bo", "+1 614 555 0100", ["T1"], prefs(), today=sent)
+    offered = db.request_consultation("Cy", "cy@example.org", ["T2"], prefs(), today=sent)
+    recent = db.request_consultation("Di", "di@example.org", ["T2"], prefs(),
+                                     today=TODAY - timedelta(days=REQUEST_DAYS))  # fmt: skip
+    db.book(placed.reference, "T1", capacity=1, actor="ana")
+    db.offer(offered.reference, "T2", capacity=1, actor="ana", days=30)
+
+    db.snapshot(today=TODAY)
+    left = {r.referral_id: (r.client_name, r.contact) for r in db.referrals()}
+    assert ignored.reference not in left
+    assert left[placed.reference] == ("", "")
+    assert left[offered.reference] == ("Cy", "cy@example.org")  # the offer is still open
+    assert left[recent.reference] == ("Di", "di@example.org")  # 90 days, not yet 91
+    assert len(db.assignments()) == 1  # the placement itself is kept
+    actions = db.audit()["action"].tolist()
+    assert actions.count("delete old requests") == 1
+    assert actions.count("erase old contact details") == 1
+    db.snapshot(today=TODAY)  # nothing more is due: nothing more is written
+    assert db.audit()["action"].tolist() == actions

@@ -46,8 +46,9 @@ INTAKE, RESULTS, UPLOAD, METHOD, QUEUE, AUDIT, CHECKIN, PROFILE = (
     "matcher/ui/pages/profile.py",
 )
 PRIVACY = (
-    "Private by design: your answers stay in this browser tab only. Nothing is saved on our "
-    "server, and it is all gone when you close the tab."
+    "Private by design: your answers stay in this browser tab, and are gone when you close or "
+    "reload it. Searching saves nothing on our server; only a request to be contacted, if you "
+    "choose to send one, is kept, and its form says how."
 )
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 _AUTOLINK = re.compile(r"(?i)(?:www\.|:/|\S@)")  # the last character is kept apart

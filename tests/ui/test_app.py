@@ -58,7 +58,7 @@ def plain_text(at: AppTest) -> str:
 def test_the_intake_page_says_it_stores_nothing() -> None:
     at = app()
     assert at.title[0].value == "Find a therapist who fits you"
-    assert any("Nothing is saved on our server" in c.value for c in at.caption)
+    assert any("Searching saves nothing on our server" in c.value for c in at.caption)
     labels = [w.label for w in at.select_slider]
     assert "Do you want to feel heard?" in labels  # the client's own questions
 

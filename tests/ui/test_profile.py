@@ -56,7 +56,8 @@ def test_a_card_opens_the_profile_with_contact_details() -> None:
     # Where they may see this client, then every state they are licensed in: two labels
     assert "Licensed:" in text and "Every state they are licensed in:" in text
     assert "Licensed in:" not in text and "Works with:" in text
-    assert "What we keep if you send this" in text and "deleted after 90 days" in text
+    assert "What we keep if you send this" in text and "90 days from the day you send" in text
+    assert "your name and contact are erased" in text  # what the store does (test_store)
 
 
 def test_a_request_needs_consent_and_then_lands_in_the_queue(private_database: Path) -> None:
@@ -72,8 +73,10 @@ def test_a_request_needs_consent_and_then_lands_in_the_queue(private_database: P
     at.button(key="FormSubmitter:consultation-Send my request").click()
     at.run()
     assert not at.exception
-    message = at.success[0].value.replace("\\", "")
-    reference = message.split("reference is ")[1].split(":")[0]
+    assert at.success[0].value == "Your request was sent. Your reference is:"
+    reference = at.code[0].value  # one piece, with a copy button
+    assert "What happens next" in " ".join(m.value for m in at.markdown)
+    assert not at.warning  # the crisis reminder is for those who said they are at risk
     [stored] = Store(private_database).referrals()
     assert stored.referral_id == reference and reference.startswith("SR-")
     assert (stored.client_name, stored.contact) == ("J.", "(919) 555-0199")
@@ -82,7 +85,7 @@ def test_a_request_needs_consent_and_then_lands_in_the_queue(private_database: P
     at.button(key="FormSubmitter:consultation-Send my request").click()  # pressed again
     at.run()
     assert "already sent today, so it was not sent twice" in at.success[0].value
-    assert reference in at.success[0].value.replace("\\", "")
+    assert at.code[0].value == reference
     assert [r.referral_id for r in Store(private_database).referrals()] == [reference]
     # The store says it was sent already, not the page's memory: reopening the profile forgets
     # the reference (review)
@@ -90,6 +93,12 @@ def test_a_request_needs_consent_and_then_lands_in_the_queue(private_database: P
     at.button(key="FormSubmitter:consultation-Send my request").click()
     at.run()
     assert "already sent today, so it was not sent twice" in at.success[0].value
+    # Another browser session sending the same words learns nothing and changes nothing
+    del at.session_state["request_sender"]
+    at.button(key="FormSubmitter:consultation-Send my request").click()
+    at.run()
+    assert at.success[0].value == "Your request was sent. Your reference is:"
+    assert at.code[0].value != reference and len(Store(private_database).referrals()) == 2
 
 
 def test_a_request_without_a_way_to_reach_the_client_is_refused(private_database: Path) -> None:
@@ -157,3 +166,20 @@ def test_past_clients_ratings_are_a_static_table_with_every_number() -> None:
     assert len(shown) == 9
     assert shown["their average (1-5)"].str.fullmatch(r"\d\.\d").all()
     assert len(at.dataframe) == 0
+
+
+def test_a_client_at_risk_is_told_a_request_is_not_an_emergency_service(
+    private_database: Path,
+) -> None:
+    at, _ = first_profile(results())
+    at.session_state["crisis"] = True  # answered yes to the intake's safety question
+    at.text_input(key="request_name").input("J.")
+    at.text_input(key="request_contact").input("j@example.com")
+    at.checkbox(key="request_consent").check()
+    at.button(key="FormSubmitter:consultation-Send my request").click()
+    at.run()
+    assert not at.exception
+    [warning] = at.warning
+    assert "not an emergency service" in warning.value and "988" in warning.value
+    [stored] = Store(private_database).referrals()
+    assert stored.crisis  # and the coordinator holds it under the crisis protocol

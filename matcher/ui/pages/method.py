@@ -77,7 +77,10 @@ rapport adds nothing and takes nothing away, is never shown as points, and is ne
 empathic; we tell you what to notice in your first sessions instead. Where an item you marked
 essential is measured clearly below average, the match drops and the card says why.
 
-**Your privacy.** What you enter stays in your browser tab. Nothing is saved on the server.
+**Your privacy.** Searching saves nothing on the server: what you enter stays in your browser
+tab, and is gone when you close or reload it. Only two things you choose to send are kept: a
+request to be contacted (its form says what is kept, who sees it and for how long) and a
+check-in after a session.
 """
 )
 st.header("The rapport qualities you can ask for", anchor=False)

@@ -3,6 +3,7 @@ to reach them, and a consultation request (the one place a client's data is stor
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Literal
 
@@ -31,9 +32,11 @@ STORED = (
     "email you give, the therapists you choose, and the answers you gave in this search "
     "(your concerns, what matters to you, practical needs). **Who sees it**: your clinic's "
     "intake coordinators, after signing in; not other clients, and not the therapists until a "
-    "coordinator puts you in touch. **For how long**: until a coordinator acts on it; a request "
-    f"nobody has acted on is deleted after {REQUEST_DAYS} days. Nothing else you did here is "
-    "stored."
+    f"coordinator puts you in touch. **For how long**: {REQUEST_DAYS} days from the day you send "
+    "it (longer only while a slot offered to you waits for your answer). Then a request nobody "
+    "acted on is deleted; for one a coordinator acted on, your name and contact are erased, and "
+    "the rest stays without them as the clinic's record of the referral. Nothing else you did "
+    "here is stored."
 )
 
 # How to reach them: (kind of contact, column, button, icon)
@@ -144,8 +147,10 @@ if sent:
         st.error("Please tick the box to agree before sending; nothing has been sent.")
         st.stop()
     try:
+        # A random token of this browser session: only its own resend is the same request
+        sender = st.session_state.setdefault("request_sender", secrets.token_urlsafe(16))
         requested = store().request_consultation(
-            name, contact, picked, chosen, risk=bool(st.session_state.get("crisis"))
+            name, contact, picked, chosen, risk=bool(st.session_state.get("crisis")), sender=sender
         )
     except StoreError as error:
         st.error(plain(f"Nothing was sent yet: please give {error}."))
@@ -161,11 +166,23 @@ if sent:
 sent_reference = st.session_state.get("request_reference")
 if sent_reference:
     st.success(
-        plain(
-            f"This request was already sent today, so it was not sent twice. Your reference is "
-            f"still {sent_reference}: quote it when the clinic contacts you."
-            if st.session_state.get("request_again")
-            else f"Your request was sent. Your reference is {sent_reference}: quote it when the "
-            "clinic contacts you."
-        )
+        "This request was already sent today, so it was not sent twice. Your reference is still:"
+        if st.session_state.get("request_again")
+        else "Your request was sent. Your reference is:"
     )
+    st.code(sent_reference, language=None)  # one piece, with a copy button: quote it when called
+    st.markdown(
+        "**What happens next.** One of the clinic's intake coordinators contacts you by the phone "
+        "number or email you gave, to offer a first session with a therapist you chose or "
+        "another who fits. Keep the reference: this page forgets it when you close it. If you "
+        "have not heard back in a few days, you can also contact the therapists directly (see "
+        "*How to reach them* above). Once you are seeing a therapist, the clinic gives you a "
+        "check-in code, so you can say how your sessions feel."
+    )
+    if st.session_state.get("crisis"):
+        st.warning(
+            "A request is not an emergency service: a coordinator may take days to reply. If "
+            "you are in danger or might act on thoughts of harming yourself or someone else, "
+            "call or text 988 now, or call 911.",
+            icon=":material/emergency:",
+        )
