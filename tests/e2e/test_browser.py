@@ -256,6 +256,16 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(
         assert seen is not None and help_box is not None
         assert help_box["y"] < seen["y"]  # the crisis box first
         client.screenshot(path=str(ARTIFACTS / "phone-checked-in.png"))
+        # Another session: a fresh form at the top of the page (it had kept every answer and
+        # the session number, and sending it again was refused as session 1's second check-in)
+        client.get_by_role("button", name="Check in about another session").click()
+        session = client.get_by_role("spinbutton", name="Which session was this? (1 for the first)")
+        expect(session).to_have_value("2")
+        settled(client)
+        assert client.locator('input[type="radio"]:checked').count() == 0
+        expect(client.get_by_label("Anything you would like to add? (optional)")).to_have_value("")
+        scrolled = "document.querySelector('[data-testid=\"stMain\"]').scrollTop"
+        client.wait_for_function(f"{scrolled} === 0 && window.scrollY === 0")
 
         # back to the coordinator: the referral is now first on the page, with the crisis steps
         page.bring_to_front()

@@ -39,11 +39,16 @@ def enter(at: AppTest, code: str) -> AppTest:
     return at
 
 
+def key(at: AppTest, name: str) -> str:
+    """A check-in form widget's key: the form's widgets are new in each round."""
+    return f"{name}_{at.session_state['checkin_round']}"
+
+
 def send(at: AppTest, session: int, **ratings: int) -> AppTest:
-    at.number_input(key="checkin_session").set_value(session)
+    at.number_input(key=key(at, "checkin_session")).set_value(session)
     for item in V.ITEMS:
-        at.radio(key=f"rate_{item}").set_value(ratings.get(item, 4))
-    at.text_area(key="checkin_comment").input("<b>not bold</b>")
+        at.radio(key=key(at, f"rate_{item}")).set_value(ratings.get(item, 4))
+    at.text_area(key=key(at, "checkin_comment")).input("<b>not bold</b>")
     at.button[0].click()
     at.run()
     assert not at.exception
@@ -56,6 +61,8 @@ NEVER_ISSUED = "040G-2081-040G-208F"  # well formed, check symbol right, given t
 def test_a_wrong_code_is_refused_and_a_typo_is_called_a_typo(code: str) -> None:
     at = enter(on_page(CHECKIN), NEVER_ISSUED)
     assert "not recognized" in at.error[0].value
+    [where] = [e for e in at.expander if e.label == "Where does the code come from?"]
+    assert "intake coordinator gives you a code" in where.markdown[0].value
     typo = code[:5] + ("A" if code[5] != "A" else "B") + code[6:]
     at = enter(on_page(CHECKIN), typo)
     assert "probably mistyped" in at.error[0].value
@@ -82,10 +89,13 @@ def test_a_checkin_says_who_sees_it_then_offers_a_reflection(
 
 def test_the_same_session_twice_is_refused(code: str) -> None:
     at = send(enter(on_page(CHECKIN), code), 1)
+    changes = at.session_state["page_changes"]
     at.button(key="again").click()
     at.run()
     assert all(r.value is None for r in at.radio)  # a fresh form: nothing carried over
-    assert at.text_area(key="checkin_comment").value == ""
+    assert at.text_area(key=key(at, "checkin_comment")).value == ""
+    assert at.number_input(key=key(at, "checkin_session")).value == 2  # the next session
+    assert at.session_state["page_changes"] == changes + 1  # opened again at its top
     assert not at.success  # the thanks belonged to the check-in sent
     send(at, 1)
     assert "already has a check-in" in at.error[0].value.replace("\\", "")
@@ -147,10 +157,10 @@ def test_the_thank_you_shows_the_crisis_box_only_when_the_answers_call_for_it(co
     assert any("988" in c.value for c in at.caption)  # a quiet line on where help is
     at.button(key="again").click()
     at.run()
-    at.number_input(key="checkin_session").set_value(2)
+    at.number_input(key=key(at, "checkin_session")).set_value(2)
     for item in V.ITEMS:
-        at.radio(key=f"rate_{item}").set_value(4)
-    at.text_area(key="checkin_comment").input("Honestly I don't feel safe at home lately")
+        at.radio(key=key(at, f"rate_{item}")).set_value(4)
+    at.text_area(key=key(at, "checkin_comment")).input("Honestly I don't feel safe at home lately")
     at.button[0].click()
     at.run()
     assert any("988" in e.value for e in at.error)
@@ -167,19 +177,19 @@ def test_a_client_already_shown_help_sees_it_once_after_a_worrying_checkin(code:
 
 def test_every_statement_must_be_answered_or_skipped(code: str, private_database: Path) -> None:
     at = enter(on_page(CHECKIN), code)
-    at.radio(key="rate_heard").set_value(5)
-    at.text_area(key="checkin_comment").input("only one answered")
+    at.radio(key=key(at, "rate_heard")).set_value(5)
+    at.text_area(key=key(at, "checkin_comment")).input("only one answered")
     at.button[0].click()
     at.run()
     assert "choose an answer for every statement" in at.error[0].value
     still = at.error[0].value.replace("\\", "")
     for item in V.RAPPORT_ITEMS:  # each statement left open is named, the answered one is not
         assert (item.statement in still) is (item.key != "heard")
-    assert at.radio(key="rate_heard").value == 5  # kept
+    assert at.radio(key=key(at, "rate_heard")).value == 5  # kept
     assert Store(private_database).checkins_for(code) == []
     for item in V.ITEMS:
         if item != "heard":
-            at.radio(key=f"rate_{item}").set_value(0)  # "Skip this one"
+            at.radio(key=key(at, f"rate_{item}")).set_value(0)  # "Skip this one"
     at.button[0].click()
     at.run()
     assert "Your check-in was received" in at.success[0].value

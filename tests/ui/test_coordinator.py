@@ -170,15 +170,20 @@ def test_a_consultation_request_gets_an_offer_then_the_clients_answer(store: Sto
     at = signed_in()
     assert any(h.value == "Consultation requests" for h in at.header)
     assert any("Jo <script>" in m.value.replace("\\", "") for m in at.markdown)  # as text
+    # The contact as plain text: copied, it is exactly what the client gave (Markdown's guard
+    # against auto-links had put an invisible U+2060 before the "@")
+    assert "Contact: jo@example.org" in [t.value for t in at.text]
     assert at.selectbox(key=f"offer_pick_{reference}").value == wanted  # asked for, first
     click(at, f"offer_{reference}")
     assert "Offer recorded" in at.success[0].value
     queue = at.dataframe[0].value
     assert queue.loc[queue["referral"] == reference, "status"].item() == "offer open"
     click(at, f"offer_yes_{reference}")
-    assert "accepted: assigned to" in at.success[0].value.replace("\\", "")
-    [booked] = store.assignments()[["referral_id", "therapist_id"]].values.tolist()
-    assert booked == [reference, wanted]
+    confirmed = at.success[0].value.replace("\\", "")
+    assert "accepted: assigned to" in confirmed
+    [booked] = store.assignments()[["referral_id", "therapist_id", "checkin_code"]].values.tolist()
+    assert booked[:2] == [reference, wanted]
+    assert f"Give the client their check-in code, {booked[2]}" in confirmed  # they need it
     log = store.audit()
     assert list(log.loc[log["referral_id"] == reference, "action"])[-3:] == [
         "offer",

@@ -69,6 +69,6 @@ def test_a_checkin_that_cannot_be_saved_says_so_and_keeps_the_answers(
     monkeypatch.setattr(Store, "record_checkin", locked)
     at = send(at, 1, heard=2)
     assert "could not be saved" in at.error[0].value
-    assert at.text_area(key="checkin_comment").value == "<b>not bold</b>"
-    assert at.radio(key="rate_heard").value == 2
+    assert at.text_area(key="checkin_comment_0").value == "<b>not bold</b>"
+    assert at.radio(key="rate_heard_0").value == 2
     assert not any("Thank you" in s.value for s in at.success)

@@ -53,6 +53,15 @@ if target is None:
             help="16 letters and digits in four groups. Capitals, spaces and dashes don't matter.",
         )
         go = st.form_submit_button("Continue", type="primary")
+    with st.expander("Where does the code come from?"):
+        st.markdown(
+            "Your clinic's intake coordinator gives you a code when they arrange your sessions "
+            "with a therapist, whether you asked from this app or were referred. It links your "
+            "check-ins to that therapist without your name. If you found your therapist "
+            "another way, or lost your code, ask the clinic's coordinator for one."
+        )
+        st.markdown("Without a code, you can still ask yourself after each session:")
+        st.markdown("\n".join(f"- {item.self_check}" for item in V.RAPPORT_ITEMS))
     if go:
         try:
             code = codes.format_code(codes.normalise(code))
@@ -81,6 +90,10 @@ if target is None:
     st.stop()
 
 code, referral_id, therapist_id = target
+# The form's widgets are keyed by round: "Check in about another session" starts a new round,
+# so the browser draws new, empty widgets (emptying the old keys left the browser showing and
+# sending the answers just sent: found trying the app).
+ROUND = st.session_state.setdefault("checkin_round", 0)
 directory, _ = current_directory()
 row = directory.row_of.get(therapist_id)
 name = str(directory.text["name"][row]) if row is not None else therapist_id
@@ -98,7 +111,7 @@ with st.form("checkin"):
         max_value=1000,
         value=len(history) + 1,
         step=1,
-        key="checkin_session",
+        key=f"checkin_session_{ROUND}",
     )
     st.caption(
         "Nothing is chosen for you: pick the answer that fits each statement, or skip one "
@@ -111,12 +124,14 @@ with st.form("checkin"):
             index=None,
             format_func=SCALE.__getitem__,
             horizontal=True,
-            key=f"rate_{item.key}",
+            key=f"rate_{item.key}_{ROUND}",
         )
         for item in V.RAPPORT_ITEMS
     }
     comment = st.text_area(
-        "Anything you would like to add? (optional)", max_chars=MAX_COMMENT, key="checkin_comment"
+        "Anything you would like to add? (optional)",
+        max_chars=MAX_COMMENT,
+        key=f"checkin_comment_{ROUND}",
     )
     st.markdown(WHO_SEES)
     sent = st.form_submit_button("Send my check-in", type="primary")
@@ -147,10 +162,11 @@ if sent:
 
 
 def start_again() -> None:
-    """A fresh form for another session (runs before the widgets are drawn)."""
-    for key in ["checked_in", "checkin_comment", *(f"rate_{item}" for item in V.ITEMS)]:
-        st.session_state.pop(key, None)
-    st.session_state.pop("checkin_session", None)  # back to the next session's number
+    """A fresh form for another session, from the top of the page (runs before the page is
+    drawn: the router scrolls to the top of a page it has not drawn last)."""
+    st.session_state.pop("checked_in", None)
+    st.session_state["checkin_round"] = ROUND + 1
+    st.session_state.pop("page_shown", None)
 
 
 # The thank-you comes right below the button just pressed, where the client is looking (a new

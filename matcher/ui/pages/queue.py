@@ -45,7 +45,7 @@ from matcher.referrals import Referral, read_referrals
 from matcher.report import spreadsheet_safe
 from matcher.schema import InvalidInput, Problem, count_problems
 from matcher.scoring import Match
-from matcher.store import OFFER_DAYS, StoreError
+from matcher.store import OFFER_DAYS, Booking, StoreError
 from matcher.triage import Outcome
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import (
@@ -115,12 +115,16 @@ def import_file(path: Path) -> None:
 
 def decide(action: Callable[[], object], done: str, where: str) -> None:
     """Run one store decision; say why it was refused, or refresh the page and confirm it in
-    the section ``where`` it was made (see ``confirmation``)."""
+    the section ``where`` it was made (see ``confirmation``). A new assignment's confirmation
+    gives its check-in code, which the client needs and has no other way to get."""
     try:
-        action()
+        outcome = action()
     except StoreError as error:
         st.error(plain(str(error)))
         return
+    if isinstance(outcome, Booking):
+        done += (f" Give the client their check-in code, {outcome.checkin_code}: they enter it "
+                 "on the check-in page after each session (it is also in the queue's table).")  # fmt: skip
     st.session_state["flash"] = (where, done)
     st.rerun()
 
@@ -179,8 +183,10 @@ if alarmed:
         )
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
         for r in alarmed:
-            st.markdown(plain(f"{client_label(r)} {r.contact} — with "
+            st.markdown(plain(f"{client_label(r)} — with "
                               f"{therapist_name(state.assigned_to[r.referral_id])}"))  # fmt: skip
+            if r.contact:  # as text: copied, it is exactly what the client gave (see profile)
+                st.text(f"Contact: {r.contact}")
             for checkin in state.commented.get(r.referral_id, ()):
                 st.text(f"Session {checkin.session}: {checkin.comment}")  # never markdown
 
@@ -199,14 +205,15 @@ if held:
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
         for r in held:
             due = state.review_by(r)
-            who = " ".join(part for part in (client_label(r), r.contact) if part)
             seen = state.reviewed.get(r.referral_id)
             when = f"last reviewed {W.day(seen)}; " if seen else "not reviewed yet; "
-            line = f"{who} — {when}next review by {W.day(due) if due else ''}"
+            line = f"{client_label(r)} — {when}next review by {W.day(due) if due else ''}"
             if state.review_overdue(r):
                 st.error(plain(f"{line}: overdue"), icon=":material/schedule:")
             else:
                 st.markdown(plain(line))
+            if r.contact:
+                st.text(f"Contact: {r.contact}")
         st.caption("Once a clinician has reviewed the risk, record it, or assign the referral "
                    "by hand here.")  # fmt: skip
         hold = st.selectbox("Held referral", [r.referral_id for r in held],
@@ -292,7 +299,9 @@ if requests:
             # plain() escapes asterisks, so the bold is ours, outside the client's text
             waited = r.waiting_days(today)
             since = "asked today" if waited == 0 else f"waiting {waited} day(s)"
-            st.markdown(f"**{plain(client_label(r))}** · " + plain(f"{r.contact} · {since}"))
+            st.markdown(f"**{plain(client_label(r))}** · " + plain(since))
+            if r.contact:  # as text: copied, it is exactly what the client gave (see profile)
+                st.text(f"Contact: {r.contact}")
             st.markdown(plain("Asked for: " + ", ".join(therapist_name(t) for t in r.chosen)))
             offer = state.offers.get(rid)
             if offer is not None:
