@@ -22,7 +22,7 @@ import numpy as np
 from matcher import vocabulary as V
 from matcher.directory import Bool, Columns, Directory, Float, Index, Scope, unit_vectors
 from matcher.preferences import Location, Payment, Preferences
-from matcher.words import KM_PER_MILE
+from matcher.words import KM_PER_MILE, and_list
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_KM = 5000.0  # the farthest a relaxation widens the search
@@ -185,6 +185,24 @@ def _payment(r: Reach) -> Bool:
     return ok
 
 
+def _costs(p: Preferences) -> list[tuple[str, str, str]]:
+    """(what they do not do, what one needs, what easing looks beyond) for each way to pay the
+    client gave: only those, so a client with no fee limit never reads of one."""
+    payment, found = p.payment, []
+    if payment.insurance is not None:
+        found.append(("take your insurance", "takes your insurance", "your insurance"))
+    if payment.max_fee is not None:
+        found.append(("charge within your fee limit", "charges within your fee limit",
+                      "your fee limit"))  # fmt: skip
+    if payment.sliding_scale_ok:
+        found.append(("offer a sliding scale", "offers a sliding scale", "sliding-scale fees"))
+    return found
+
+
+def _or_list(words: Sequence[str]) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
+
+
 def _gender(r: Reach) -> Bool:
     wish = r.p.therapist_gender
     if wish is None or not wish.required:
@@ -275,10 +293,10 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         "payment",
         mask=_payment,
-        excluded=lambda p, pl: f"{_verb(pl)[0]} outside your insurance or fee limit",
-        needs=lambda p: "fits the insurance or fee limit",
+        excluded=lambda p, pl: f"{_verb(pl)[1]} not {_or_list([c[0] for c in _costs(p)])}",
+        needs=lambda p: _or_list([c[1] for c in _costs(p)]),
         ease=lambda p: p.evolve(payment=Payment()) if p.payment.constrained else None,
-        easing=lambda p, eased: "Looking beyond your insurance and fee limit",
+        easing=lambda p, eased: f"Looking beyond {and_list(c[2] for c in _costs(p))}",
     ),
     Constraint(
         "gender",

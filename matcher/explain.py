@@ -230,6 +230,34 @@ def describe_relaxation(relaxation: Relaxation, p: Preferences) -> str:
     return f"{change} would add {W.count(relaxation.adds, 'therapist')}."
 
 
+# When nobody fits and no single easing helps: a hint for each must that has no easing to
+# offer, the most telling first (several easings at once are not tried, so none is promised)
+_NO_EASING_HINTS = {
+    "language": "If you also speak another language, choose it under Language for sessions.",
+    "age_group": "Ages served are set by each therapist; ask your clinic who sees {age} here.",
+    "capacity": "Some therapists near you are full right now; openings change as therapists "
+    "confirm them, so look again in a few days.",
+}
+
+
+def no_match_advice(ranking: Ranking, p: Preferences) -> tuple[str, ...]:
+    """What to try when no therapist meets every must, in the terms of what excluded them."""
+    if ranking.relaxations:
+        return ("No therapist meets every must yet. Try one of the changes just above.",)
+    if ranking.excluded.get("license", 0) >= ranking.total:
+        return (W.nobody_licensed(V.STATES[p.state]),)
+    age = V.AGE_GROUPS.get(p.age_group or "", "your age group")
+    hints = [hint.format(age=age) for name, hint in _NO_EASING_HINTS.items()
+             if ranking.excluded.get(name)]  # fmt: skip
+    return (
+        "No therapist meets every must yet, and no single change would bring one in.",
+        *(
+            hints
+            or ["Try changing your answers: fewer musts, a wider distance, or online sessions."]
+        ),
+    )
+
+
 def describe_main_concern(ranking: Ranking, p: Preferences) -> str | None:
     """Said above the first card when no match shown works with the first-named concern."""
     missing = ranking.main_concern
@@ -332,7 +360,7 @@ def summary(ranking: Ranking, p: Preferences, easing: bool = True) -> tuple[str,
     lines = [
         f"{ranking.eligible:,} of {ranking.total:,} therapists can serve you."
         if ranking.eligible
-        else f"None of the {ranking.total:,} therapists can serve you with every constraint."
+        else f"None of the {ranking.total:,} therapists meets every must in your answers."
     ]
     lines.extend(describe_exclusion(c, n, p) for c, n in ranking.excluded.items())
     if easing and ranking.relaxations:
@@ -352,6 +380,7 @@ __all__ = [
     "facts",
     "headline",
     "licensed_for",
+    "no_match_advice",
     "profile_facts",
     "rapport_summary",
     "stale_warning",

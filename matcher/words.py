@@ -23,6 +23,17 @@ CRISIS_NOW = (
     "Call or text 988 (Suicide & Crisis Lifeline, US, any hour), or call 911 in an emergency. "
     "You can keep browsing therapists below."
 )
+
+
+def nobody_licensed(state: str) -> str:
+    """Said as soon as a client picks a state the directory has nobody licensed in."""
+    return (
+        f"No therapist in this directory is licensed in {state} yet. Therapists may only see "
+        "clients in a state where they are licensed, so no other answer would find one here: "
+        f"ask your clinic or your insurer for therapists licensed in {state}."
+    )
+
+
 HELP_IS_THERE = (
     "If things ever feel like too much, you can call or text 988 (Suicide & Crisis Lifeline, "
     "US) at any hour, to talk it through with someone."

@@ -203,3 +203,33 @@ def test_a_therapist_beyond_the_clients_travel_limit_is_said_to_be_online() -> N
     said = {m.therapist_id: licensed_for(m, p) for m in rank(d, p, today=TODAY).matches}
     assert said["far"].endswith("from you, farther than you would travel, so online")
     assert "so online" not in said["near"]
+
+
+def test_with_nobody_to_offer_the_advice_names_what_would_help(demo: Directory) -> None:
+    """Found trying the app: Ohio and Korean, or a state with nobody licensed, were told to try
+    'fewer musts, a wider distance, or online sessions', none of which could help."""
+    from matcher.explain import no_match_advice
+
+    nobody = rank(demo, prefs(state="MI"), today=TODAY)
+    assert nobody.eligible == 0 and not nobody.relaxations
+    assert no_match_advice(nobody, prefs(state="MI")) == (
+        "No therapist in this directory is licensed in Michigan yet. Therapists may only see "
+        "clients in a state where they are licensed, so no other answer would find one here: "
+        "ask your clinic or your insurer for therapists licensed in Michigan.",
+    )
+    korean = prefs(state="OH", language="Korean", format="in_person",
+                   location={"lat": 39.96, "lon": -83.0, "max_km": 24})  # fmt: skip
+    ranking = rank(demo, korean, today=TODAY)
+    assert ranking.eligible == 0 and "language" in ranking.excluded and not ranking.relaxations
+    advice = no_match_advice(ranking, korean)
+    assert advice[1] == "If you also speak another language, choose it under Language for sessions."
+    assert "fewer musts" not in " ".join(advice)
+
+
+def test_payment_words_name_only_the_ways_to_pay_given(demo: Directory) -> None:
+    insured = prefs(payment={"insurance": "Aetna"})
+    ranking = rank(demo, insured, today=TODAY)
+    text = " ".join(summary(ranking, insured))
+    assert "do not take your insurance." in text and "fee limit" not in text
+    [eased] = [r for r in ranking.relaxations if r.constraint == "payment"]
+    assert describe_relaxation(eased, insured).startswith("Looking beyond your insurance would")

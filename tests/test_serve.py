@@ -213,11 +213,10 @@ def test_two_browsers_land_on_different_processes_and_both_get_matches_and_send_
             page.get_by_role("button", name="Send my request").click()
         references = []
         for page in pages:
-            confirmation = page.get_by_text("Your request was sent")
-            confirmation.wait_for()
-            found = re.search(r"SR-[A-Z0-9]{6}", confirmation.inner_text())
-            assert found is not None
-            references.append(found.group())
+            page.get_by_text("Your request was sent").wait_for()
+            reference = page.locator('[data-testid="stCode"]').first.inner_text().strip()
+            assert re.fullmatch(r"SR-[A-Z0-9]{6}", reference)
+            references.append(reference)
         assert _open_sessions(launcher) == [1, 1]  # no session moved process on the way
     finally:
         for context in contexts:

@@ -44,7 +44,8 @@ def names(at: AppTest) -> list[str]:
 
 
 def eligible(at: AppTest) -> int:
-    line = next(m.value for m in at.markdown if "can serve you" in m.value)
+    line = next(m.value for m in at.markdown
+                if "can serve you" in m.value or m.value.startswith("None of the"))  # fmt: skip
     return 0 if line.startswith("None of") else int(line.split(" of ")[0].replace(",", ""))
 
 
@@ -85,6 +86,19 @@ def test_a_missing_state_is_asked_for_not_crashed_on() -> None:
     at.run()
     assert not at.exception
     assert "choose your state" in at.error[0].value
+
+
+def test_a_state_with_nobody_licensed_is_said_when_it_is_chosen() -> None:
+    """Found trying the app: Michigan, which the demo has nobody licensed in, was told so only
+    after the whole intake, with advice that could not help."""
+    at = app()
+    at.selectbox(key="state").set_value("MI").run()
+    [warning] = at.warning
+    assert warning.value.replace("\\", "").startswith(
+        "No therapist in this directory is licensed in Michigan yet."
+    )
+    at.selectbox(key="state").set_value("NC").run()
+    assert not at.warning
 
 
 def test_intake_to_explained_matches() -> None:

@@ -221,6 +221,9 @@ st.selectbox(
     format_func=lambda s: f"{V.STATES[s]} ({s})",
     key="state",
 )
+chosen_state = st.session_state.get("state")
+if chosen_state and directory.licensed_in(chosen_state).size == 0:  # said now, not at the end
+    st.warning(plain(W.nobody_licensed(V.STATES[chosen_state])))
 st.text_input(
     "ZIP code, for in-person sessions nearby (optional)",
     value=kept("zip", ""),

@@ -13,6 +13,7 @@ from matcher.explain import (
     describe_relaxation,
     describe_unknown,
     headline,
+    no_match_advice,
     summary,
 )
 from matcher.report import comparison_table, listed, printable_summary, shortlist, shortlist_csv
@@ -87,12 +88,7 @@ with st.expander("Adjust what counts most — the order changes as you move a sl
         st.warning("At least one part needs some weight; keeping the previous weights.")
     st.radio("How many matches to show", [5, 10], horizontal=True, key="top")
 if not ranking.matches:
-    st.warning(
-        "No therapist meets every must yet. Try one of the changes just above."
-        if ranking.relaxations
-        else "No therapist meets every must yet, and no single change would bring one in. "
-        "Try changing your answers: fewer musts, a wider distance, or online sessions."
-    )
+    st.warning(plain(" ".join(no_match_advice(ranking, chosen))))
     st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")
     st.stop()
 
