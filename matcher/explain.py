@@ -200,7 +200,7 @@ def profile_facts(d: Directory, match: Match) -> tuple[tuple[str, str], ...]:
         ("Approaches", listed("modalities", V.APPROACHES)),
         ("Ages", listed("ages_served", V.AGE_GROUPS)),
         ("Experienced with", listed("populations", V.PEOPLE)),
-        ("Insurance", listed("insurance")),
+        ("Insurance plans they take", listed("insurance")),
     )
 
 

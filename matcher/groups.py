@@ -336,10 +336,13 @@ class Approach(Group[ApproachFacts]):
                 avoided = W.and_list(V.APPROACHES[a] for a in p.modalities.avoid)
                 return [f"Does not list {avoided}, which you would rather avoid."]
             return []
+        # "which you named": the recommendation is for the client's concern; whether the
+        # therapist works with it is the concerns group's to say (read as theirs, it misled)
         concern, approaches = offered[0]
+        kind = "an approach" if len(approaches) == 1 else "approaches"
         return [
-            f"Offers {W.and_list(V.APPROACHES[a] for a in approaches)}, commonly recommended "
-            f"for {V.CONCERNS[concern]}."
+            f"Offers {W.and_list(V.APPROACHES[a] for a in approaches)}: {kind} commonly "
+            f"recommended for {V.CONCERNS[concern]}, which you named."
         ]
 
     def shortfall(self, facts: ApproachFacts, p: Preferences) -> str | None:

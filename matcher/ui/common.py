@@ -92,10 +92,23 @@ def current_directory() -> tuple[Directory, str]:
 #   spec, fullscreen), each a Tab stop between the card's controls, on a figure already given
 #   in words (its labels, and its alt text). No chart option turns them off (the browser drops
 #   `actions` from usermeta.embedOptions), so they are hidden; the browser test Tabs past one.
+# - Keyboard focus is drawn plainly, in the theme's color (6:1 on white): Streamlit's own was a
+#   1-pixel change of border color on fields and a faint ring on a slider's handle (found
+#   working the intake by keyboard). The ring goes on the field's bordered box (the input inside
+#   clips its own), the label of a checkbox or radio, and a slider's handle: Streamlit 1.67's
+#   markup, checked by the browser test. A page title focused by the script below, for screen
+#   readers, draws no ring: to a mouse user it looked like a glitch.
 PAGE_STYLE = (
     "<style>[data-testid='stMain'] { overflow-anchor: none; } "
     ".stElementContainer:has(> .stHtml script) { display: none; } "
-    "[class*='st-key-score_chart_'] [data-testid='stElementToolbar'] { display: none; }</style>"
+    "[class*='st-key-score_chart_'] [data-testid='stElementToolbar'] { display: none; } "
+    "[data-testid='stMain'] :is(.react-aria-TextField, .react-aria-ComboBox) "
+    "> div:has(:is(input, textarea):focus-visible), "
+    "[data-testid='stCheckbox'] label:has(input:focus-visible), "
+    "[data-testid='stRadioOption']:has(input:focus-visible), "
+    "[data-testid='stSlider'] div:has(> div > input:focus-visible) "
+    "{ outline: 2px solid #2f6f62; outline-offset: 1px; } "
+    "[data-testid='stMain'] h1[tabindex='-1']:focus { outline: none; }</style>"
 )
 
 

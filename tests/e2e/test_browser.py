@@ -94,6 +94,15 @@ def _walk_through(page: Any, server: str) -> None:
             "North Carolina (NC)")  # fmt: skip
     choose(page, "What would you like help with? Choose any that fit.", "anxiety")
     page.keyboard.press("Escape")
+    # Focus reached by keyboard is drawn plainly (it was a 1-pixel change of border color)
+    zip_code = page.get_by_role(
+        "textbox", name="ZIP code, for in-person sessions nearby (optional)"
+    )
+    zip_code.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    box = "e => getComputedStyle(e.closest('.react-aria-TextField > div')).outlineStyle"
+    assert zip_code.evaluate(box) == "solid"
     # By keyboard: the focus lands on the new page's title, not the page's body (it had fallen
     # to the body, so the next Tab started from the top of the document)
     page.get_by_role("button", name="Show my matches").focus()

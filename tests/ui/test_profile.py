@@ -56,6 +56,8 @@ def test_a_card_opens_the_profile_with_contact_details() -> None:
     # Where they may see this client, then every state they are licensed in: two labels
     assert "Licensed:" in text and "Every state they are licensed in:" in text
     assert "Licensed in:" not in text and "Works with:" in text
+    # "Insurance: in network with Aetna" for this client, then every plan: two labels
+    assert "Insurance plans they take:" in text
     assert "What we keep if you send this" in text and "90 days from the day you send" in text
     assert "your name and contact are erased" in text  # what the store does (test_store)
 
