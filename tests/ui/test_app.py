@@ -101,6 +101,13 @@ def test_a_state_with_nobody_licensed_is_said_when_it_is_chosen() -> None:
     assert not at.warning
 
 
+def test_a_zip_code_given_sets_the_city_question_aside() -> None:
+    at = app()
+    assert not at.selectbox(key="near").disabled
+    at.text_input(key="zip").input("27601").run()
+    assert at.selectbox(key="near").disabled  # the ZIP code is used; no second question
+
+
 def test_intake_to_explained_matches() -> None:
     at = submit_intake(at := app(), concerns=["anxiety", "phobias"], priority_heard=3)
     assert at.title[0].value == "Your matches"
@@ -201,6 +208,7 @@ def test_with_no_match_the_changes_are_open_and_the_advice_fits() -> None:
     assert ("just above" in warning) == bool(offered)
     lines = [m.value for m in left_out.markdown]
     assert not any(line.startswith(b.label) for b in offered for line in lines)  # once, as buttons
+    assert not at.slider  # nobody to order: no weights to move
 
 
 def test_comparison_and_downloads() -> None:

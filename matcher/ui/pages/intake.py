@@ -359,10 +359,13 @@ st.radio(
     horizontal=True,
     key="format",
 )
+zip_given = bool(str(st.session_state.get("zip") or "").strip())
 st.selectbox(
     "No ZIP code? For in-person sessions, near which city?",
     near_options,
     index=_index(near_options, kept("near", ANYWHERE)),
+    disabled=zip_given,  # a ZIP code wins: asking for a city as well read as a second question
+    help="Your ZIP code is used instead." if zip_given else None,
     key="near",
 )
 st.slider("How far could you travel? (miles)", 5, 100, kept("miles", 25), step=5, key="miles")

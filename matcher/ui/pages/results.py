@@ -72,6 +72,11 @@ with st.expander("Who was left out, and what would add more", expanded=not ranki
 columns = {"language": "languages", "insurance": "insurance"}
 for term, value in ranking.unknown_terms.items():
     st.warning(plain(describe_unknown(term, value, directory.tags[columns[term]].vocabulary)))
+# With nobody to order, the weights have nothing to change: the advice instead
+if not ranking.matches:
+    st.warning(plain(" ".join(no_match_advice(ranking, chosen))))
+    st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")
+    st.stop()
 with st.expander("Adjust what counts most — the order changes as you move a slider"):
     sliders = {
         group: st.slider(
@@ -87,10 +92,6 @@ with st.expander("Adjust what counts most — the order changes as you move a sl
     if sum(sliders.values()) == 0:
         st.warning("At least one part needs some weight; keeping the previous weights.")
     st.radio("How many matches to show", [5, 10], horizontal=True, key="top")
-if not ranking.matches:
-    st.warning(plain(" ".join(no_match_advice(ranking, chosen))))
-    st.page_link(INTAKE, label="Change your answers", icon=":material/explore:")
-    st.stop()
 
 thin = describe_main_concern(ranking, chosen)
 if thin:
