@@ -49,6 +49,8 @@ st.dataframe(
             "When (UTC)", format="MMM D, YYYY, h:mm a", timezone="UTC"
         ),
         **{column: st.column_config.TextColumn(label) for column, label in HEADINGS.items()},
+        # the longest text, and the last column: it was cut off (found trying the app)
+        "detail": st.column_config.TextColumn("Detail", width="large"),
     },
 )
 st.download_button(

@@ -350,9 +350,12 @@ with st.expander("Wait targets"):
     for urgency, column in zip(URGENCY_LEVELS, st.columns(3), strict=True):
         column.number_input(urgency.capitalize(), min_value=1, max_value=365,
                             value=getattr(defaults, urgency), key=f"target_{urgency}")  # fmt: skip
-left, middle, right, far = st.columns(4)
 every_status = [str(status) for status in Status]
-statuses = left.multiselect("Status", every_status, default=every_status, key="f_status")  # fmt: skip
+# Pills on a row of their own: every status ticked, each read whole (in a quarter-width
+# multiselect they were cut to "worryi…": found trying the app)
+statuses = st.pills("Status", every_status, selection_mode="multi", default=every_status,
+                    key="f_status") or []  # fmt: skip
+middle, right, far = st.columns(3)
 urgencies = middle.multiselect("Urgency", list(V.URGENCIES), default=list(V.URGENCIES),
                                key="f_urgency")  # fmt: skip
 states = right.multiselect("State", sorted({r.preferences.state for r in stored}), key="f_state")
