@@ -264,7 +264,7 @@ def _demo_account(args: argparse.Namespace) -> int:
     print(
         "\n  A demo coordinator account was created. It is shown this once:\n"
         f"    username: {DEMO_COORDINATOR}\n    password: {password}\n"
-        "  Sign in on the app's 'Referral queue' page. Add real accounts with\n"
+        "  Sign in at the app's /queue page (the Referral queue). Add real accounts with\n"
         "  `python -m matcher add-coordinator NAME`.\n"
     )
     return 0

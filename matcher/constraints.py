@@ -231,6 +231,11 @@ def _identity_wish(p: Preferences) -> Preferences | None:
     return p.evolve(therapist_identities=wanted.model_copy(update={"required": False}))
 
 
+def _sessions(p: Preferences) -> str:
+    """The format before "sessions": hyphenated, as an adjective is ("in-person sessions")."""
+    return V.CLIENT_FORMATS[p.format].replace("in person", "in-person")
+
+
 def _gender_words(p: Preferences) -> str:
     return V.GENDERS[p.therapist_gender.value] if p.therapist_gender else "the gender you chose"
 
@@ -256,8 +261,8 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         "format",
         mask=_format,
-        excluded=lambda p, pl: f"{_verb(pl)[1]} not offer {V.CLIENT_FORMATS[p.format]} sessions",
-        needs=lambda p: f"offers {V.CLIENT_FORMATS[p.format]} sessions",
+        excluded=lambda p, pl: f"{_verb(pl)[1]} not offer {_sessions(p)} sessions",
+        needs=lambda p: f"offers {_sessions(p)} sessions",
         ease=lambda p: None if p.format == "either" else p.evolve(format="either"),
         easing=lambda p, eased: (
             f"Allowing {'online' if p.format == 'in_person' else 'in-person'} sessions too"

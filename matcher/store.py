@@ -35,6 +35,7 @@ from matcher.preferences import Preferences
 from matcher.referrals import Referral
 from matcher.schema import valid_contact
 from matcher.vocabulary import CHECKIN_MAX, CHECKIN_MIN, ITEMS
+from matcher.words import day
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "var" / "matcher.db"
 # OWASP's minimum for scrypt (Password Storage Cheat Sheet): 128 MiB and ~0.3 s per check.
@@ -228,6 +229,12 @@ OFFER_DAYS = 7
 
 class StoreError(Exception):
     """A decision that cannot be made as asked (the message says why, in plain words)."""
+
+
+def session_opens(decided: datetime, session: int) -> date:
+    """The first day a check-in about ``session`` is possible for an assignment made at
+    ``decided``: the first session any time, then SESSIONS_PER_WEEK a week."""
+    return (decided + timedelta(days=-(-(session - 1) * 7 // SESSIONS_PER_WEEK))).date()
 
 
 @dataclass(frozen=True)
@@ -914,12 +921,11 @@ class Store:
                 raise StoreError("that check-in code is not recognized")
             if row[1] != therapist_id:
                 raise StoreError("this code is for a different therapist")
-            days = max((now - datetime.fromisoformat(row[2])).days, 0)
-            possible = 1 + days * SESSIONS_PER_WEEK // 7
-            if not 1 <= session <= possible:
+            opens = session_opens(datetime.fromisoformat(row[2]), session)
+            if session < 1 or now.date() < opens:
                 raise StoreError(
-                    f"session {session} is not possible yet: this assignment was made "
-                    f"{days} day(s) ago, so at most session {possible}"
+                    f"session {session} can't have happened yet: you can check in about it "
+                    f"from {day(opens)}"
                 )
             if connection.execute(
                 "SELECT 1 FROM checkins WHERE checkin_code = ? AND session = ?", (key, session)
@@ -929,6 +935,25 @@ class Store:
                             "client")  # fmt: skip
             _audit(connection, "client", "check-in", row[0], therapist_id, f"session {session}")
         return str(row[0])
+
+    def next_checkin(self, code: str) -> tuple[int, date] | None:
+        """The next session a code's client has not checked in about, and the first day a
+        check-in about it is possible; None for a code that is not in use."""
+        try:
+            key = codes.digest(code)
+        except codes.CodeError:
+            return None
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT a.decided_at, COALESCE(MAX(c.session), 0) FROM assignments a LEFT JOIN "
+                "checkins c ON c.checkin_code = a.checkin_code WHERE a.checkin_code = ? AND "
+                "a.released_at IS NULL GROUP BY a.id",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return None
+        session = int(row[1]) + 1
+        return session, session_opens(datetime.fromisoformat(row[0]), session)
 
     def import_checkins(self, rows: Sequence[ImportedCheckIn], actor: str) -> int:
         """A clinic's existing feedback, all rows or none; returns how many were new. A row

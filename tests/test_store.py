@@ -290,3 +290,28 @@ def test_old_requests_are_forgotten_as_the_form_promises(tmp_path: Path) -> None
     assert actions.count("erase old contact details") == 1
     db.snapshot(today=TODAY)  # nothing more is due: nothing more is written
     assert db.audit()["action"].tolist() == actions
+
+
+def test_a_session_opens_two_a_week_after_the_assignment(store: Store) -> None:
+    """Found trying the app: 'Check in about another session' offered session 2 on the day of
+    the assignment, which the store refused as 'made 0 day(s) ago'. The store now says the day
+    a session's check-in opens, and the page offers the next form only from then."""
+    from datetime import datetime
+
+    from matcher.store import session_opens
+
+    decided = datetime(2026, 11, 30, 23, 0)
+    assert [session_opens(decided, n) for n in (1, 2, 3, 4)] == [
+        decided.date() + timedelta(days=d) for d in (0, 4, 7, 11)
+    ]
+    store.import_referrals([referral("r1")], "ana")
+    code = store.book("r1", "T1", capacity=1, actor="ana").checkin_code
+    made = datetime.fromisoformat(str(store.assignments()["decided_at"].iloc[0]))
+    assert store.next_checkin(code) == (1, made.date())
+    store.record_checkin(code, "T1", 1, {"heard": 4}, now=made)
+    assert store.next_checkin(code) == (2, made.date() + timedelta(days=4))
+    with pytest.raises(StoreError, match="session 2 can't have happened yet: you can check in"):
+        store.record_checkin(code, "T1", 2, {"heard": 4}, now=made + timedelta(days=3))
+    store.record_checkin(code, "T1", 2, {"heard": 4}, now=made + timedelta(days=4))
+    assert store.next_checkin(code) == (3, made.date() + timedelta(days=7))
+    assert store.next_checkin("040G-2081-040G-208F") is None  # issued to nobody

@@ -22,7 +22,7 @@ import pytest
 from matcher.serve import started, stop_process
 from matcher.store import Store
 from tests.browsing import choose, free_port, settled
-from tests.conftest import DATA, ROOT, prefs
+from tests.conftest import DATA, ROOT, backdate_assignments, prefs
 
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
 PASSWORD = "browser-test-password"
@@ -237,7 +237,9 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(
         # 16 symbols in groups of four (matcher.codes); what separates the groups may vary
         assert len(re.sub(r"[^0-9A-Z]", "", row["checkin_code"])) == 16
 
-        # the client's side of the loop: a check-in with the code, and a worrying comment
+        # the client's side of the loop: a check-in with the code, and a worrying comment,
+        # some days after the assignment, so that a later session can be checked in too
+        backdate_assignments(database, days=10)
         client.goto(f"{server}/checkin")
         client.get_by_role("textbox", name="Your check-in code (from your clinic)").fill(
             row["checkin_code"].lower()  # any case will do

@@ -240,3 +240,21 @@ def test_cards_show_reachability_from_the_store_or_not_measured_yet(
     assert not at.exception
     facts = [m.value for m in at.markdown if "Earlier clients' requests" in m.value]
     assert any("a median of" in f and "1 client" in f for f in facts)
+
+
+def test_on_the_day_of_the_assignment_the_next_checkin_says_when_it_opens(
+    private_database: Path,
+) -> None:
+    """The form for another session was offered on the day of the assignment, and the store
+    refused it; now the page says when the next check-in opens instead."""
+    from datetime import date
+
+    store = Store(private_database)
+    store.import_referrals([Referral("R9", TODAY, "routine", False, False, prefs())], "ana")
+    fresh = store.book("R9", "T0000010", capacity=1, actor="ana").checkin_code
+    at = send(enter(on_page(CHECKIN), fresh), 1)
+    assert "Your check-in was received" in at.success[0].value
+    assert not [b for b in at.button if b.key == "again"]
+    [info] = [i.value for i in at.info if "opens on" in i.value]
+    opens = date.today() + timedelta(days=4)
+    assert info.startswith(f"Your check-in about session 2 opens on {opens:%b} {opens.day}, ")

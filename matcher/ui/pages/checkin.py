@@ -189,4 +189,13 @@ if outcome is not None:
     )
     if outcome != "worrying":
         st.caption(plain(W.HELP_IS_THERE))
-    st.button("Check in about another session", key="again", on_click=start_again)
+    try:
+        upcoming = store().next_checkin(code)
+    except STORE_FAILURES:
+        upcoming = None
+    if upcoming is not None and upcoming[1] > date.today():  # a form the store would refuse
+        session_next, opens = upcoming
+        st.info(f"Your check-in about session {session_next} opens on {W.day(opens)}: come back "
+                "with your code after that session.")  # fmt: skip
+    else:
+        st.button("Check in about another session", key="again", on_click=start_again)
