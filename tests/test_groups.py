@@ -1,4 +1,4 @@
-"""The group and constraint registries, and the rules a clinician would expect of them."""
+"""The group registry, and the rules a clinician would expect of the groups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher import constraints as C
 from matcher import groups as G
 from matcher import vocabulary as V
 from matcher.directory import Directory
@@ -25,24 +24,6 @@ def test_the_group_registry_follows_the_weights_order() -> None:
     assert tuple(g.name for g in G.GROUPS) == V.GROUPS
 
 
-def test_every_constraint_has_words_for_every_use() -> None:
-    p = prefs(
-        format="in_person",
-        location={"lat": 35.78, "lon": -78.64, "max_km": 40},
-        age_group="adults",
-        language="English",
-        payment={"insurance": "Aetna"},
-        therapist_gender={"value": "woman", "required": True},
-        therapist_identities={"values": ["lgbtq"], "required": True},
-    )
-    for rule in C.CONSTRAINTS:
-        assert rule.excluded(p, True) and rule.excluded(p, False) and rule.needs(p)
-        eased = rule.ease(p)
-        if eased is not None:
-            assert rule.easing(p, eased)
-            assert C.BY_NAME[rule.name].mask(C.Reach(directory_of([therapist("a")]), eased)).all()
-
-
 @given(p=preferences_strategy())
 def test_the_facts_shown_agree_with_the_similarity_that_scored(
     demo: Directory, p: Preferences
@@ -54,14 +35,6 @@ def test_the_facts_shown_agree_with_the_similarity_that_scored(
                 continue
             again = group.agreeing(match.facts[group.name], p)
             assert again == pytest.approx(match.similarity[group.name], abs=1e-9), group.name
-
-
-@given(p=preferences_strategy())
-def test_relaxations_add_exactly_what_they_say(demo: Directory, p: Preferences) -> None:
-    ranking = rank(demo, p, top=1, today=TODAY)
-    for relaxation in ranking.relaxations:
-        eased = rank(demo, relaxation.preferences, top=1, today=TODAY)
-        assert eased.eligible == ranking.eligible + relaxation.adds, relaxation.constraint
 
 
 # ---------------------------------------------------------------------------------------------
