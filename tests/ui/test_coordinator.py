@@ -170,9 +170,9 @@ def test_a_consultation_request_gets_an_offer_then_the_clients_answer(store: Sto
     at = signed_in()
     assert any(h.value == "Consultation requests" for h in at.header)
     assert any("Jo <script>" in m.value.replace("\\", "") for m in at.markdown)  # as text
-    # The contact as plain text: copied, it is exactly what the client gave (Markdown's guard
-    # against auto-links had put an invisible U+2060 before the "@")
-    assert "Contact: jo@example.org" in [t.value for t in at.text]
+    # The contact alone in a copyable block: copied, it is exactly what the client gave
+    # (Markdown's guard against auto-links had put an invisible U+2060 before the "@")
+    assert "jo@example.org" in [c.value for c in at.code]  # alone, with a copy button
     assert at.selectbox(key=f"offer_pick_{reference}").value == wanted  # asked for, first
     click(at, f"offer_{reference}")
     assert "Offer recorded" in at.success[0].value

@@ -113,6 +113,14 @@ def import_file(path: Path) -> None:
     )
 
 
+def show_contact(contact: str) -> None:
+    """How to reach a client, alone in a block with a copy button: copied, it is exactly what
+    the client gave (Markdown's guards put an invisible U+2060 before an email's "@", and a
+    label beside it was copied too: found trying the app)."""
+    if contact:
+        st.code(contact, language=None)
+
+
 def decide(action: Callable[[], object], done: str, where: str) -> None:
     """Run one store decision; say why it was refused, or refresh the page and confirm it in
     the section ``where`` it was made (see ``confirmation``). A new assignment's confirmation
@@ -185,8 +193,7 @@ if alarmed:
         for r in alarmed:
             st.markdown(plain(f"{client_label(r)} — with "
                               f"{therapist_name(state.assigned_to[r.referral_id])}"))  # fmt: skip
-            if r.contact:  # as text: copied, it is exactly what the client gave (see profile)
-                st.text(f"Contact: {r.contact}")
+            show_contact(r.contact)
             for checkin in state.commented.get(r.referral_id, ()):
                 st.text(f"Session {checkin.session}: {checkin.comment}")  # never markdown
 
@@ -212,8 +219,7 @@ if held:
                 st.error(plain(f"{line}: overdue"), icon=":material/schedule:")
             else:
                 st.markdown(plain(line))
-            if r.contact:
-                st.text(f"Contact: {r.contact}")
+            show_contact(r.contact)
         st.caption("Once a clinician has reviewed the risk, record it, or assign the referral "
                    "by hand here.")  # fmt: skip
         hold = st.selectbox("Held referral", [r.referral_id for r in held],
@@ -300,8 +306,7 @@ if requests:
             waited = r.waiting_days(today)
             since = "asked today" if waited == 0 else f"waiting {waited} day(s)"
             st.markdown(f"**{plain(client_label(r))}** · " + plain(since))
-            if r.contact:  # as text: copied, it is exactly what the client gave (see profile)
-                st.text(f"Contact: {r.contact}")
+            show_contact(r.contact)
             st.markdown(plain("Asked for: " + ", ".join(therapist_name(t) for t in r.chosen)))
             offer = state.offers.get(rid)
             if offer is not None:
