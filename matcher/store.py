@@ -921,8 +921,10 @@ class Store:
                 raise StoreError("that check-in code is not recognized")
             if row[1] != therapist_id:
                 raise StoreError("this code is for a different therapist")
+            if session < 1:
+                raise StoreError("sessions are numbered from 1, the first session")
             opens = session_opens(datetime.fromisoformat(row[2]), session)
-            if session < 1 or now.date() < opens:
+            if now.date() < opens:
                 raise StoreError(
                     f"session {session} can't have happened yet: you can check in about it "
                     f"from {day(opens)}"

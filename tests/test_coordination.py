@@ -199,8 +199,10 @@ def test_impossible_sessions_and_dead_codes_are_refused(store: Store, demo: Dire
     booking = accept(store, state, rid, outcome.match.therapist_id, "ana")
     fine = dict.fromkeys(V.ITEMS, 4)
     for session in (999, 500, 2):  # assigned today: only session 1 is possible
-        with pytest.raises(StoreError, match="not possible yet"):
+        with pytest.raises(StoreError, match="can't have happened yet: you can check in"):
             store.record_checkin(booking.checkin_code, booking.therapist_id, session, fine)
+    with pytest.raises(StoreError, match="numbered from 1"):
+        store.record_checkin(booking.checkin_code, booking.therapist_id, 0, fine)
     store.record_checkin(booking.checkin_code, booking.therapist_id, 1, fine)
     release(store, rid, "ana", "client moved away")
     assert store.checkin_target(booking.checkin_code) is None  # a released code is dead
