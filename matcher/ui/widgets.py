@@ -23,7 +23,13 @@ def match_card(place: int, match: Match, preferences: Preferences, directory: Di
         name, score = st.columns([4, 1])
         name.subheader(plain(f"{place}. {match.name}"), anchor=False)
         name.caption(plain(f"{x.credentials} · {x.city}"))
-        score.metric("Match", f"{match.score:.0%}")
+        # Read alone, "62%" looked like a poor grade (helper walk): 50% is the average match
+        score.metric(
+            "Match",
+            f"{match.score:.0%}",
+            help=f"{match.baseline:.0%} is an average match for you; each part of what you asked "
+            "for adds or takes away points from there (see How the score is made up).",
+        )
         why_they_fit(match, words)
         st.markdown(
             "  \n".join(f"**{label}:** {plain(text)}" for label, text in facts(match, preferences))

@@ -112,6 +112,7 @@ def test_intake_to_explained_matches() -> None:
     at = submit_intake(at := app(), concerns=["anxiety", "phobias"], priority_heard=3)
     assert at.title[0].value == "Your matches"
     assert len(at.metric) == 5
+    assert at.metric[0].help.startswith("50% is an average match for you")  # not a grade
     text = plain_text(at)
     assert "can serve you" in text
     assert "Why not higher" in text
