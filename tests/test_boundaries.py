@@ -95,3 +95,34 @@ def test_raw_html_and_scripts_come_only_from_our_constants() -> None:
                 where = f"{path.relative_to(ROOT)}:{node.lineno}"
                 offenders.append(f"{where} st.html({ast.unparse(given)})")
     assert offenders == []
+
+
+def test_the_app_starts_without_reaching_beyond_the_machine() -> None:
+    """`make run` started Streamlit headless on every interface, and Streamlit then asked a web
+    service for the machine's public address to print it ("Did not auto detect external IP"
+    where there is no network). The project's config binds the loopback address instead."""
+    import time
+
+    from tests.browsing import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    banner = []
+    try:
+        assert server.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = server.stdout.readline()
+            banner.append(line)
+            if "URL:" in line or not line:
+                break
+        time.sleep(2)  # anything printed after the address would come now
+    finally:
+        server.terminate()
+        rest, _ = server.communicate(timeout=30)
+    printed = "".join(banner) + rest
+    assert f"URL: http://127.0.0.1:{port}" in printed, printed
+    assert "External URL" not in printed and "external IP" not in printed, printed
