@@ -93,11 +93,13 @@ def why_they_fit(match: Match, words: Explanation) -> None:
 
 
 def toggle_shortlist(therapist_id: str) -> None:
+    """Set, never flip: the shortlist holds the therapist exactly when their box is ticked."""
     shortlist: list[str] = st.session_state.setdefault("shortlist_ids", [])
-    if therapist_id in shortlist:
-        shortlist.remove(therapist_id)
-    else:
+    ticked = bool(st.session_state.get(f"shortlist_{therapist_id}"))
+    if ticked and therapist_id not in shortlist:
         shortlist.append(therapist_id)
+    elif not ticked and therapist_id in shortlist:
+        shortlist.remove(therapist_id)
 
 
 def contribution_frame(match: Match) -> pd.DataFrame:

@@ -220,8 +220,14 @@ def test_comparison_and_downloads() -> None:
     table = at.table[0].value  # static: every reason read whole
     assert table.shape[1] == 2 and "Match" in table.index
     assert not any(re.search(r"\bT\d{7}\b", str(h)) for h in table.columns)  # names, no ids
-    at.checkbox(key=at.checkbox[0].key).check().run()
+    first = at.checkbox[0].key
+    at.checkbox(key=first).check().run()
     assert any(c.value.startswith("1 therapist(s) ticked") for c in at.caption)
+    assert first == f"shortlist_{at.session_state['shortlist_ids'][0]}"
+    card = at.subheader[0].value.replace("\\", "")  # "1. Grace Thomas": the first card's
+    assert card in [m.value.replace("\\", "") for m in at.markdown]  # listed by name
+    at.checkbox(key=first).uncheck().run()
+    assert at.session_state["shortlist_ids"] == []  # set from the box, never flipped
 
 
 def test_a_bad_upload_shows_every_problem_and_keeps_the_demo() -> None:

@@ -133,6 +133,8 @@ st.caption(
     if picked
     else "Nothing ticked yet, so the downloads hold every match shown."
 )  # fmt: skip
+if picked:  # by name, so a client sees who is on it before downloading
+    st.markdown("  \n".join(plain(f"{item.place}. {item.match.name}") for item in picked))
 left, right = st.columns(2)
 left.download_button(
     "Download shortlist (CSV)",
