@@ -237,7 +237,7 @@ def test_a_bad_upload_shows_every_problem_and_keeps_the_demo() -> None:
     frame.loc[9, "fee"] = "![x](https://evil.example/beacon.png)"  # an image, if it were Markdown
     at = app()
     at.switch_page(UPLOAD).run()
-    at.file_uploader(key="upload").set_value(
+    at.file_uploader(key="upload_0").set_value(
         ("clinic.csv", frame.to_csv(index=False).encode(), "text/csv")
     )
     at.run()
@@ -249,6 +249,25 @@ def test_a_bad_upload_shows_every_problem_and_keeps_the_demo() -> None:
     assert "did you mean" not in problems["problem"].iloc[0]
     assert problems["value"].iloc[2].startswith("\\!\\[x\\]\\(")  # shown, never fetched
     assert "In use now: the demo directory" in at.info[0].value.replace("\\", "")
+    # a problem with the whole file names no row ("None" had stood there)
+    at.file_uploader(key="upload_0").set_value(("empty.csv", b"", "text/csv")).run()
+    assert list(at.table[0].value["row"]) == ["whole file"]
+
+
+def test_going_back_to_the_demo_directory_empties_the_upload_box() -> None:
+    """The file left in the box was read again at once, so 'Go back' did nothing."""
+    frame = pd.read_csv(DATA / "therapists.csv", dtype=str, keep_default_na=False).head(30)
+    at = app()
+    at.switch_page(UPLOAD).run()
+    at.file_uploader(key="upload_0").set_value(
+        ("clinic.csv", frame.to_csv(index=False).encode(), "text/csv")
+    ).run()
+    assert "clinic.csv (30 therapists)" in at.info[0].value.replace("\\", "")
+    at.button[0].click().run()  # "Go back to the demo directory"
+    assert "In use now: the demo directory" in at.info[0].value.replace("\\", "")
+    at.run()  # and it stays so
+    assert "In use now: the demo directory" in at.info[0].value.replace("\\", "")
+    assert at.session_state["upload_round"] == 1
 
 
 def test_an_uploaded_bio_with_html_stays_text() -> None:
@@ -259,7 +278,7 @@ def test_an_uploaded_bio_with_html_stays_text() -> None:
     nc["name"] = "<img src=x onerror=alert(1)> Pat"
     at = app()
     at.switch_page(UPLOAD).run()
-    at.file_uploader(key="upload").set_value(
+    at.file_uploader(key="upload_0").set_value(
         ("clinic.csv", nc.to_csv(index=False).encode(), "text/csv")
     )
     at.run()

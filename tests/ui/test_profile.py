@@ -185,3 +185,21 @@ def test_a_client_at_risk_is_told_a_request_is_not_an_emergency_service(
     assert "not an emergency service" in warning.value and "988" in warning.value
     [stored] = Store(private_database).referrals()
     assert stored.crisis  # and the coordinator holds it under the crisis protocol
+
+
+def test_a_therapist_from_an_uploaded_directory_gets_no_request_form(
+    private_database: Path,
+) -> None:
+    """A made-up therapist in a file anyone may upload had reached the clinic's queue: a
+    request goes only to therapists of the clinic's own directory."""
+    from matcher.directory import load_directory
+
+    at = results()
+    at.session_state["directory"] = load_directory(DATA / "therapists.csv")  # as an upload
+    at.session_state["directory_name"] = "clinic.csv"
+    at.run()
+    at, _ = first_profile(at)
+    [note] = [i.value for i in at.info if "uploaded in this browser" in i.value]
+    assert "Contact them directly" in note
+    assert not [t for t in at.text_input if t.key == "request_name"]
+    assert Store(private_database).referrals() == []

@@ -25,9 +25,15 @@ st.caption(
 directory, name = current_directory()
 st.info(plain(f"In use now: {name} ({len(directory):,} therapists)."))
 
+# Keyed by round: going back to the demo starts a new round, which empties the box (the file
+# left in it was read again at once, so the button did nothing: found trying the app)
 upload = st.file_uploader(
-    "Directory file (CSV or Parquet)", type=["csv", "parquet", "pq"], key="upload"
+    "Directory file (CSV or Parquet)",
+    type=["csv", "parquet", "pq"],
+    key=f"upload_{st.session_state.get('upload_round', 0)}",
 )
+if upload is None:  # the file whose problems were listed is gone: so are they
+    st.session_state.pop("upload_problems", None)
 if upload is not None and st.session_state.get("upload_seen") != upload.file_id:
     st.session_state["upload_seen"] = upload.file_id
     received = Upload(upload.name, upload.getvalue())  # problems name the user's own file
@@ -50,7 +56,7 @@ if problems:
     )
     table = pd.DataFrame(
         {
-            "row": [str(p.row) for p in problems],
+            "row": ["whole file" if p.row is None else str(p.row) for p in problems],
             "column": [p.column or "" for p in problems],
             "value": [p.value or "" for p in problems],
             "problem": [p.message for p in problems],
@@ -66,4 +72,5 @@ if problems:
 if "directory" in st.session_state and st.button("Go back to the demo directory"):
     for key in ("directory", "directory_name", "upload_problems", "upload_seen"):
         st.session_state.pop(key, None)
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
     st.rerun()

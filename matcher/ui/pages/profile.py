@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from matcher import vocabulary as V
+from matcher.directory import Directory
 from matcher.explain import explain, facts, profile_facts, rapport_summary
 from matcher.schema import contact_link
 from matcher.scoring import assess, match_at
@@ -121,6 +122,17 @@ if bio:
     st.text(bio)  # text, never markdown or HTML
 
 st.header("Ask the clinic to contact you", anchor=False)
+if isinstance(st.session_state.get("directory"), Directory):
+    # A request reaches the coordinators of the clinic running this app, who place clients
+    # with therapists in its own directory: a file uploaded in this browser is not theirs
+    # (a made-up therapist had reached the queue: found trying the app).
+    st.info(
+        "This therapist is from a directory uploaded in this browser, not the clinic's own, so "
+        "the clinic's coordinators can't arrange a first session with them. Contact them "
+        "directly with the details above, or go back to the clinic's directory to send a "
+        "request."
+    )
+    st.stop()
 st.markdown(STORED)
 others = st.session_state.get("shortlist_ids", [])
 options = list(dict.fromkeys([therapist_id, *[t for t in others if t in directory.row_of]]))
