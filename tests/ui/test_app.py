@@ -313,6 +313,11 @@ def test_the_method_page_explains_the_model() -> None:
     assert list(parts["default weight"]) == ["45", "15", "10", "15", "10", "5"]
     assert len(items) == 9 and items["sources"].str.fullmatch(r"\[\d\](, \[\d\])*").all()
     assert not re.search(r"\b00\d:", text)
+    # the words agree with the table (they had said approach and style weigh as much as
+    # concerns: 25 against 15), and guidelines cite articles by number, not "article 001"
+    assert "weigh more than concerns (25 against 15)" in text
+    recommended = at.table[2].value
+    assert not recommended["source"].str.contains("article").any()
 
 
 def test_results_say_when_no_match_works_with_the_main_concern() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -50,6 +52,8 @@ st.table(
     ),
     hide_index=True,
 )
+_W = {g: round(w * 100) for g, w in V.DEFAULT_WEIGHTS.items()}
+_pair, _concerns = _W["approach"] + _W["style"], _W["concerns"]
 st.markdown(
     f"""
 Every match starts from the same place: an average match for you, among the therapists who
@@ -61,10 +65,10 @@ twice as much. A part you set to zero is never given as a reason.
 **Why these default weights.** Relationship factors carry the largest weight because, in the
 APA task force reviews (Norcross & Lambert, 2018–19), the alliance (r ≈ .28), empathy
 (r ≈ .28), positive regard (g ≈ .28), collaboration (r ≈ .29), goal consensus (r ≈ .24) and
-repairing ruptures (r ≈ .29) all relate to outcome. Your concerns come next: the therapist
-needs the skills. Honoring stated preferences about approach and style lowers the chance of
-dropping out (Swift et al., 2018: odds ratio ≈ 1.79), so together they weigh as much as
-concerns.
+repairing ruptures (r ≈ .29) all relate to outcome. Your concerns weigh as much as your
+style preferences: the therapist needs the skills. Honoring stated preferences about approach
+and style lowers the chance of dropping out (Swift et al., 2018: odds ratio ≈ 1.79), so
+together those two weigh more than concerns ({_pair} against {_concerns}).
 
 **Honest evidence.** A profile cannot prove empathy. A therapist's rapport comes only from
 past clients' check-ins. A few check-ins say little, because one client's feelings about one
@@ -74,8 +78,9 @@ the directory average, by an amount learned from this directory's own check-ins 
 weight). Items borrow strength from each other: a therapist rated well on most items is likely
 to be rated well on the rest. A therapist with no check-ins is "not measured yet": their
 rapport adds nothing and takes nothing away, is never shown as points, and is never described as
-empathic; we tell you what to notice in your first sessions instead. Where an item you marked
-essential is measured clearly below average, the match drops and the card says why.
+empathic; we tell you what to notice in your first sessions instead. Where past clients rated a
+quality that matters to you below the directory average, the match drops by as much as that
+quality weighs for you, and the card says so ("clearly below" only when the evidence is clear).
 
 **Your privacy.** Searching saves nothing on the server: what you enter stays in your browser
 tab, and is gone when you close or reload it. Only two things you choose to send are kept: a
@@ -105,7 +110,9 @@ st.table(
             "concern": [V.CONCERNS[c] for c in V.RECOMMENDED],
             "approaches": [", ".join(V.APPROACHES[a] for a in e.approaches)
                            for e in V.RECOMMENDED.values()],
-            "source": [e.source for e in V.RECOMMENDED.values()],
+            # an article is cited by its number in this page's list, never its file id
+            "source": [re.sub(r"article (\d{3})", lambda m: f"[{SOURCES[m[1]]}]", e.source)
+                       for e in V.RECOMMENDED.values()],
         }
     ),
     hide_index=True,
