@@ -129,8 +129,10 @@ def _neutralise(value: object) -> object:
 
 
 def shortlist_csv(entries: Sequence[Listed], preferences: Preferences) -> bytes:
+    """UTF-8 with a byte-order mark: Excel on Windows reads a file without one in the local code
+    page, and the reasons' dashes and names' accents came out garbled ("â€”")."""
     table = spreadsheet_safe(shortlist_table(entries, preferences))
-    return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return table.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
 
 
 def printable_summary(entries: Sequence[Listed], preferences: Preferences, today: date) -> str:

@@ -31,7 +31,9 @@ def test_a_shortlist_is_in_the_cards_order_and_numbered_as_the_cards_are(demo: D
         (31, cards[30].therapist_id),
     ]
     assert [t.match.score for t in taken] == [cards[i].score for i in (2, 7, 30)]
-    rows = list(csv.DictReader(io.StringIO(shortlist_csv(taken, p).decode("utf-8"))))
+    data = shortlist_csv(taken, p)
+    assert data.startswith("\ufeff".encode())  # so Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert [r["rank"] for r in rows] == ["3", "8", "31"]
     summary = printable_summary(taken, p, TODAY)
     assert f"\n3. {cards[2].name} (" in summary and f"\n8. {cards[7].name} (" in summary
@@ -64,7 +66,9 @@ def test_the_printable_summary_says_how_to_reach_each_therapist() -> None:
     assert "To reach them: ask your clinic" in summary
     rows = list(
         csv.DictReader(
-            io.StringIO(shortlist_csv(listed(d, rank(d, p, today=TODAY).matches), p).decode())
+            io.StringIO(
+                shortlist_csv(listed(d, rank(d, p, today=TODAY).matches), p).decode("utf-8-sig")
+            )
         )
     )
     assert {r["phone"] for r in rows} == {"(919) 555-0101", ""}

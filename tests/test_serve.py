@@ -196,7 +196,7 @@ def test_two_browsers_land_on_different_processes_and_both_get_matches_and_send_
         for page in pages:  # a download is held by the session's own process: sticky
             with page.expect_download() as download:
                 page.get_by_role("button", name="Download shortlist (CSV)").click()
-            rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+            rows = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
             assert len(rows) == 6 and rows[0].startswith("rank")
 
         # Both write to the one store at the same moment, each from its own process.

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -19,6 +21,7 @@ from matcher import words as W
 from matcher.checkins import with_checkins
 from matcher.directory import Directory, load_directory
 from matcher.preferences import Preferences
+from matcher.schema import Problem
 from matcher.ui.auth import store
 
 # What a failing coordinator database raises: locked past its timeout, read-only, missing or
@@ -168,6 +171,28 @@ def open_at_top(page: str) -> None:
     # (submit -> first card 557 against 450 ms p50 without it; 457 here against 471 before
     # this session's changes, bench.browser 2026-11-30 10:48-10:55, load 2.2-3.4)
     st.sidebar.html(_TO_TOP.format(int(changes)), unsafe_allow_javascript=True)
+
+
+PROBLEMS_SHOWN = 20  # problems of a file in the static table; all of them in a grid below
+
+
+def problems_table(problems: Sequence[Problem]) -> None:
+    """A file's problems by row and column. The first few in a static table, which wraps, so
+    each message reads whole (a data grid cut them off); it reads Markdown, so every cell, the
+    file's own values above all, goes through plain(). All of them in a grid when there are
+    more."""
+    table = pd.DataFrame(
+        {
+            "row": ["whole file" if p.row is None else str(p.row) for p in problems],
+            "column": [p.column or "" for p in problems],
+            "value": [p.value or "" for p in problems],
+            "problem": [p.message for p in problems],
+        }
+    )
+    st.table(table.head(PROBLEMS_SHOWN).map(plain), hide_index=True)
+    if len(table) > PROBLEMS_SHOWN:
+        with st.expander(f"All {len(table):,} problems listed"):
+            st.dataframe(table, hide_index=True)
 
 
 def therapist_label(directory: Directory, therapist_id: str) -> str:

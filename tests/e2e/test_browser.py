@@ -145,7 +145,7 @@ def _walk_through(page: Any, server: str) -> None:
         page.get_by_role("button", name="Download shortlist (CSV)").click()
     saved = ARTIFACTS / "shortlist.csv"
     download.value.save_as(saved)
-    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
     assert len(rows) == 5
     assert rows[0]["rank"] == "1" and rows[0]["reasons"]
 
@@ -172,7 +172,7 @@ def _walk_through(page: Any, server: str) -> None:
     assert page.locator('[data-testid="stMain"] h3').all_inner_texts() != before  # reordered
     with page.expect_download() as download:
         page.get_by_role("button", name="Download shortlist (CSV)").click()
-    kept = csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8")))
+    kept = csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig")))
     assert {row["name"] for row in kept} == ticked
 
 

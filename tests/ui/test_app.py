@@ -113,6 +113,7 @@ def test_intake_to_explained_matches() -> None:
     assert at.title[0].value == "Your matches"
     assert len(at.metric) == 5
     assert at.metric[0].help.startswith("50% is an average match for you")  # not a grade
+    assert "Your top 5" in [h.value for h in at.header]  # a level 2 above the cards' level 3
     text = plain_text(at)
     assert "can serve you" in text
     assert "Why not higher" in text

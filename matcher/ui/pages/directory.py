@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from matcher.directory import load_directory
 from matcher.schema import UPLOAD_MAX_ROWS, InvalidInput, Upload, count_problems
-from matcher.ui.common import current_directory, plain
-
-SHOWN = 20  # problems in the static table
+from matcher.ui.common import current_directory, plain, problems_table
 
 st.title("Use your own directory", anchor=False)
 st.markdown(
@@ -54,21 +51,7 @@ if problems:
         f"This file can't be used yet: {count_problems(problems):,} problem(s) found. "
         "The directory in use has not changed."
     )
-    table = pd.DataFrame(
-        {
-            "row": ["whole file" if p.row is None else str(p.row) for p in problems],
-            "column": [p.column or "" for p in problems],
-            "value": [p.value or "" for p in problems],
-            "problem": [p.message for p in problems],
-        }
-    )
-    # The first few as a static table, which wraps, so each message reads whole (a data grid
-    # cut them off); it reads Markdown, so every cell, the file's own values above all, goes
-    # through plain(). All of them in a grid below when there are more.
-    st.table(table.head(SHOWN).map(plain), hide_index=True)
-    if len(table) > SHOWN:
-        with st.expander(f"All {len(table):,} problems listed"):
-            st.dataframe(table, hide_index=True)
+    problems_table(problems)
 if "directory" in st.session_state and st.button("Go back to the demo directory"):
     for key in ("directory", "directory_name", "upload_problems", "upload_seen"):
         st.session_state.pop(key, None)

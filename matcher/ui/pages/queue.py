@@ -43,7 +43,7 @@ from matcher.explain import (
 )
 from matcher.referrals import Referral, read_referrals
 from matcher.report import spreadsheet_safe
-from matcher.schema import InvalidInput, Problem, count_problems
+from matcher.schema import InvalidInput, count_problems
 from matcher.scoring import Match
 from matcher.store import OFFER_DAYS, Booking, StoreError
 from matcher.triage import Outcome
@@ -53,6 +53,7 @@ from matcher.ui.common import (
     current_directory,
     decision_box,
     plain,
+    problems_table,
     therapist_label,
 )
 
@@ -86,25 +87,14 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def show_problems(problems: tuple[Problem, ...]) -> None:
-    st.error(f"Nothing was imported: {count_problems(problems):,} problem(s) in the file.")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {"row": p.row, "column": p.column or "", "value": p.value or "",
-                 "problem": p.message}
-                for p in problems
-            ]
-        ),
-        hide_index=True,
-    )  # fmt: skip
-
-
 def import_file(path: Path) -> None:
     try:
         queue = read_referrals(path)
     except InvalidInput as error:
-        show_problems(error.problems)
+        st.error(
+            f"Nothing was imported: {count_problems(error.problems):,} problem(s) in the file."
+        )
+        problems_table(error.problems)
         return
     result = db.import_referrals(queue, actor)
     st.success(
@@ -463,12 +453,15 @@ if proposal:
             }
         ),
         hide_index=True,
+        # the reason is the longest text: wide, so it is not cut to a few words
+        column_config={"why / why not": st.column_config.TextColumn(width="large")},
     )  # fmt: skip
     proposed = [o for o in proposal if o.match is not None]
     if proposed:
+        which = "this referral" if len(proposed) == 1 else f"these {len(proposed)} referrals"
         st.caption(plain(
-            f"Accept all books these {len(proposed)} referrals with their proposed therapist "
-            "in one step; you can undo it as one step until a check-in arrives."
+            f"Accept all books {which} with their proposed therapist in one step; you can undo "
+            "it as one step until a check-in arrives."
         ))  # fmt: skip
     if proposed and st.button(f"Accept all {len(proposed)} proposed assignments", key="accept_all"):
         result = accept_all(db, state, proposed, actor)  # one transaction
@@ -511,7 +504,7 @@ if proposal:
 
         def option(m: Match) -> str:
             drop = "" if proposed_score is None else (
-                f", {round((proposed_score - m.score) * 100)} points below the proposal"
+                f", {W.count(round((proposed_score - m.score) * 100), 'point')} below the proposal"
             )  # fmt: skip
             return f"{therapist_name(m.therapist_id)} — match {m.score:.0%}{drop}"
 
@@ -524,7 +517,7 @@ if proposal:
         lost = 0 if proposed_score is None else round((proposed_score - alternate.score) * 100)
         risky = proposed_score is not None and needs_confirmation(proposed_score, alternate.score)
         sure = not risky or st.checkbox(
-            f"Yes: assign a match {lost} points below the proposal", key="override_sure"
+            f"Yes: assign a match {W.count(lost, 'point')} below the proposal", key="override_sure"
         )
         if st.button("Assign the alternate", key="override", disabled=not sure):
             decide(partial(accept, db, state, pick, alternate.therapist_id, actor,

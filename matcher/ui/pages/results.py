@@ -96,6 +96,8 @@ with st.expander("Adjust what counts most — the order changes as you move a sl
 thin = describe_main_concern(ranking, chosen)
 if thin:
     st.warning(plain(thin), icon=":material/info:")
+# A level-2 heading above the cards' names (level 3): headings had skipped a level (axe)
+st.header(f"Your top {len(ranking.matches)}", anchor=False)
 for place, match in enumerate(ranking.matches, start=1):
     match_card(place, match, chosen, directory)
 
