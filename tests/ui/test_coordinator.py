@@ -85,11 +85,16 @@ def test_import_assign_accept_override_release_export(store: Store) -> None:
     assert len(accepted) == proposal["proposed therapist"].ne("").sum()
     assert (accepted["kind"] == "override").sum() == 1
 
-    # release one: its slot comes back
-    at.selectbox(key="release_pick").set_value(first)
+    # release one: its slot comes back; the list says with whom, the confirmation what next
+    with_whom = dict(store.assignments()[["referral_id", "therapist_id"]].values.tolist())
+    picker = at.selectbox(key="release_pick")
+    for rid, label in zip(sorted(with_whom), picker.options, strict=True):  # labels, in order
+        assert f"({with_whom[rid]})" in label  # "R00001 — with Grace Thomas (T0000643)"
+    picker.set_value(first)
     at.text_input(key="release_reason").input("client found care elsewhere")
     click(at, "release")
     assert first not in set(store.assignments()["referral_id"])
+    assert "choose an alternate under Review one referral" in at.success[0].value
 
     # today's export, spreadsheet-safe, holds every decision
     export = at.get("download_button")

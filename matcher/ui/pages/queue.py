@@ -538,13 +538,19 @@ if last is not None and last.booked and st.button(undo, key="undo_all"):
 confirmation("release")
 with st.expander("Release an assignment (gives the slot back)"):
     if assigned_to:
-        chosen_release = st.selectbox("Referral to release", sorted(assigned_to),
-                                      format_func=lambda rid: client_label(by_id[rid]),
-                                      key="release_pick")  # fmt: skip
+        # with whom, so the right one is released (a bare R00001 was easy to mistake)
+        chosen_release = st.selectbox(
+            "Referral to release", sorted(assigned_to),
+            format_func=lambda rid: f"{client_label(by_id[rid])} — with "
+                                    f"{therapist_name(assigned_to[rid])}",
+            key="release_pick")  # fmt: skip
         why = st.text_input("Reason", key="release_reason")
         if st.button("Release", key="release"):
             decide(partial(release_slot, db, chosen_release, actor, why),
-                   f"Released {client_label(by_id[chosen_release])}.", "release")  # fmt: skip
+                   f"Released {client_label(by_id[chosen_release])} from "
+                   f"{therapist_name(assigned_to[chosen_release])}. The referral waits again: to "
+                   "place them with someone else, propose assignments and choose an alternate "
+                   "under Review one referral.", "release")  # fmt: skip
     else:
         st.caption("Nothing is assigned yet.")
 
