@@ -101,6 +101,14 @@ def test_a_state_with_nobody_licensed_is_said_when_it_is_chosen() -> None:
     assert not at.warning
 
 
+def test_in_person_without_a_place_says_distance_was_not_checked() -> None:
+    """Found trying the app: Nevada, in person, no ZIP: a match 'practices in Atlanta'."""
+    at = submit_intake(app(), state="NV", format="in_person")
+    assert any("distance was not checked" in i.value for i in at.info)
+    at = submit_intake(app(), state="NV", format="in_person", zip="89501")
+    assert not any("distance was not checked" in i.value for i in at.info)
+
+
 def test_a_zip_code_given_sets_the_city_question_aside() -> None:
     at = app()
     assert not at.selectbox(key="near").disabled

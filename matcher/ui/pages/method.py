@@ -22,7 +22,8 @@ therapist's empathy, positive regard and genuineness, on goals the two agree on,
 therapist asking for feedback. Directories rank on logistics. We rank on what you say matters.
 
 **1. Musts first.** A therapist is only shown if they can actually see you: licensed in your
-state, offering your kind of session (and near enough for in-person sessions), taking new
+state, offering your kind of session (and, when you give a ZIP code or city, near enough for
+in-person sessions), taking new
 clients, working with your age group, speaking your language, within your insurance or fee
 limit (or offering a sliding scale, if you asked about one), and matching anything you
 marked as a must. We tell you how many each must removed, and which single change would add

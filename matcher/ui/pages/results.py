@@ -93,6 +93,13 @@ with st.expander("Adjust what counts most — the order changes as you move a sl
         st.warning("At least one part needs some weight; keeping the previous weights.")
     st.radio("How many matches to show", [5, 10], horizontal=True, key="top")
 
+if chosen.format == "in_person" and chosen.location is None:
+    # no place to measure from: a therapist licensed here may practice in another state
+    st.info(
+        "You asked for in-person sessions but gave no ZIP code or city, so distance was not "
+        "checked: see where each therapist practices before you choose.",
+        icon=":material/location_on:",
+    )
 thin = describe_main_concern(ranking, chosen)
 if thin:
     st.warning(plain(thin), icon=":material/info:")
