@@ -140,6 +140,13 @@ def test_weights_change_the_order() -> None:
     at.run()
     assert not at.exception
     assert names(at) != by_rapport
+    # Sending the intake again keeps the weights set here (it had put the defaults back)
+    moved = at.session_state["preferences"].weights
+    at.switch_page(INTAKE).run()
+    at.button(key="show_matches").click().run()
+    at.switch_page(RESULTS).run()
+    assert at.session_state["preferences"].weights == moved
+    assert at.slider(key="weight_concerns").value == 100
 
 
 def test_a_yes_to_the_safety_question_shows_crisis_resources_and_still_matches() -> None:

@@ -100,10 +100,14 @@ def _submit(places: pd.DataFrame, place_labels: list[str]) -> None:
     s["crisis"] = given["safety"] == "Yes"
     s["unsure_about_safety"] = given["safety"] == "I'd rather not say"
     try:
-        s["preferences"] = _preferences(given, places, place_labels)
+        built = _preferences(given, places, place_labels)
     except _Unanswered as problems:
         s["intake_problems"] = [(problems.field, message) for message in problems.args]
         return
+    # The weights are set on the results page (its sliders), not here: the ones set there stay
+    # (sending the intake again had put the defaults back, and the order changed unasked)
+    earlier = s.get("preferences")
+    s["preferences"] = built if earlier is None else built.evolve(weights=earlier.weights)
     s["next_page"] = RESULTS
 
 
