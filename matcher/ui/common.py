@@ -211,6 +211,9 @@ def open_profile(therapist_id: str) -> None:
     st.session_state["next_page"] = PROFILE
 
 
+MAX_MILES = 100  # the intake's travel slider goes this far (saved answers may hold more)
+
+
 def answers_from(p: Preferences) -> dict[str, object]:
     """The intake's raw answers that stand for saved preferences (to fill the form again)."""
     gender = p.therapist_gender
@@ -238,7 +241,8 @@ def answers_from(p: Preferences) -> dict[str, object]:
     if p.location is not None:
         answers["saved_location"] = {"lat": p.location.lat, "lon": p.location.lon}
         answers["near"] = "Where my saved answers said"
-        answers["miles"] = min(100, max(5, round(p.location.max_km / W.KM_PER_MILE / 5) * 5))
+        miles = round(p.location.max_km / W.KM_PER_MILE / 5) * 5
+        answers["miles"] = min(MAX_MILES, max(5, miles))
     return answers
 
 

@@ -130,6 +130,32 @@ def test_a_bad_answers_file_is_refused_with_its_problems() -> None:
     assert json.loads((DATA / "example_preferences.json").read_text())["state"]
 
 
+def test_a_saved_file_in_another_encoding_is_refused_not_garbled() -> None:
+    """A Latin-1 file had loaded as "Espa\ufffdol"."""
+    at = app()
+    body = '{"state": "NC", "language": "Español"}'.encode("latin-1")
+    at.file_uploader(key="load").set_value(("mine.json", body, "application/json")).run()
+    assert any("could not be used" in e.value for e in at.error)
+    assert any("is not UTF-8 text" in c.value.replace("\\", "") for c in at.caption)
+    assert "preferences" not in at.session_state
+
+
+def test_saved_answers_the_form_cannot_show_are_said_not_changed_silently() -> None:
+    """An insurer or language this directory does not list, and a distance past the slider's
+    100 miles, had become the form's first choice or its top, unsaid."""
+    saved = {"state": "NC", "language": "Klingon", "payment": {"insurance": "Acme Health"},
+             "location": {"lat": 35.78, "lon": -78.64, "max_km": 5000}}  # fmt: skip
+    at = app()
+    at.file_uploader(key="load").set_value(
+        ("mine.json", json.dumps(saved).encode(), "application/json")
+    ).run()
+    at.switch_page(INTAKE).run()
+    notes = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "insurance “Acme Health”, which this directory does not list" in notes
+    assert "sessions in Klingon, which no one in this directory lists" in notes
+    assert "the form goes up to 100, so sending it again uses 100" in notes
+
+
 def test_the_few_items_picked_are_essential_and_the_rest_keep_their_level() -> None:
     at = submit_intake(app(), essential=["valued", "heard"], priority_safe=2, priority_seen=0)
     p = at.session_state["preferences"].priorities

@@ -17,6 +17,7 @@ from matcher.places import locate
 from matcher.preferences import Preferences, decode_json, parse_preferences, problems_from
 from matcher.schema import InvalidInput, Problem
 from matcher.ui.common import (
+    MAX_MILES,
     PRIVACY,
     RESULTS,
     answers_from,
@@ -49,19 +50,40 @@ st.markdown(
 )
 st.caption(PRIVACY)
 
+
+def _unshowable(p: Preferences) -> list[str]:
+    """What in saved answers the form cannot show as it was, so sending the form again would
+    change it (said on the form, never changed silently)."""
+    notes = []
+    if p.payment.insurance and p.payment.insurance.lower() not in directory.tags["insurance"].codes:
+        notes.append(f"Your saved answers named the insurance “{p.payment.insurance}”, which "
+                     "this directory does not list: choose your plan again before sending.")  # fmt: skip
+    if p.language and p.language.lower() not in directory.tags["languages"].codes:
+        notes.append(f"Your saved answers asked for sessions in {p.language}, which no one in "
+                     "this directory lists: choose a language again before sending.")  # fmt: skip
+    if p.location is not None and p.location.max_km / W.KM_PER_MILE > MAX_MILES:
+        notes.append(f"Your saved answers allowed {W.miles(p.location.max_km).removeprefix('about ')} "
+                     f"of travel; the form goes up to {MAX_MILES}, so sending it again uses "
+                     f"{MAX_MILES}.")  # fmt: skip
+    return notes
+
+
 unreadable: tuple[Problem, ...] = ()
 with st.expander("Come back later: load answers you saved before"):
     saved = st.file_uploader("Your saved answers (a .json file)", type=["json"], key="load")
     if saved is not None and st.session_state.get("loaded_seen") != saved.file_id:
         st.session_state["loaded_seen"] = saved.file_id
         try:
-            loaded = parse_preferences(decode_json(saved.getvalue().decode("utf-8", "replace"),
-                                                   saved.name), saved.name)  # fmt: skip
+            text = saved.getvalue().decode("utf-8")  # strictly: "Espa\ufffdol" had passed
+            loaded = parse_preferences(decode_json(text, saved.name), saved.name)
+        except UnicodeDecodeError:
+            unreadable = (Problem(saved.name, None, None, None, "is not UTF-8 text"),)
         except InvalidInput as error:
             unreadable = error.problems[:10]
         else:
             st.session_state["preferences"] = loaded
             st.session_state["answers"] = answers_from(loaded)
+            st.session_state["load_notes"] = _unshowable(loaded)
             st.switch_page(RESULTS)
 # Outside the section, which folds shut when a file is chosen: a refusal inside it went unseen
 if unreadable:
@@ -108,6 +130,7 @@ def _submit(places: pd.DataFrame, place_labels: list[str]) -> None:
     # (sending the intake again had put the defaults back, and the order changed unasked)
     earlier = s.get("preferences")
     s["preferences"] = built if earlier is None else built.evolve(weights=earlier.weights)
+    s.pop("load_notes", None)
     s["next_page"] = RESULTS
 
 
@@ -372,7 +395,8 @@ st.selectbox(
     help="Your ZIP code is used instead." if zip_given else None,
     key="near",
 )
-st.slider("How far could you travel? (miles)", 5, 100, kept("miles", 25), step=5, key="miles")
+st.slider("How far could you travel? (miles)", 5, MAX_MILES, kept("miles", 25), step=5,
+          key="miles")  # fmt: skip
 insurance_options = [NO_INSURANCE, *insurers]
 st.selectbox(
     "Insurance",
@@ -421,6 +445,8 @@ st.button(
     args=(places, place_labels),
     key="show_matches",
 )
+for note in st.session_state.get("load_notes", []):
+    st.warning(plain(note))
 for _, message in problems:
     st.error(plain(message))
 # Kept on every run, not only when sent: Streamlit forgets a widget's value once its page is
