@@ -877,17 +877,23 @@ class Store:
     def checkin_target(self, code: str) -> tuple[str, str] | None:
         """(referral_id, therapist_id) the code belongs to, or None for an unknown code or one
         whose assignment was released or rematched (its code is dead)."""
+        row = self._by_code(
+            code,
+            "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ? "
+            "AND released_at IS NULL",
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def _by_code(self, code: str, query: str) -> tuple[object, ...] | None:
+        """The one row ``query`` finds for a check-in code (its ? is the code's digest), or None
+        for a code that is not well formed or finds nothing."""
         try:
             key = codes.digest(code)
         except codes.CodeError:
             return None
         with self._connect() as connection:
-            row = connection.execute(
-                "SELECT referral_id, therapist_id FROM assignments WHERE checkin_code = ? "
-                "AND released_at IS NULL",
-                (key,),
-            ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+            row = connection.execute(query, (key,)).fetchone()
+        return None if row is None else tuple(row)
 
     def record_checkin(
         self, code: str, therapist_id: str, session: int, ratings: Mapping[str, int],
@@ -941,21 +947,16 @@ class Store:
     def next_checkin(self, code: str) -> tuple[int, date] | None:
         """The next session a code's client has not checked in about, and the first day a
         check-in about it is possible; None for a code that is not in use."""
-        try:
-            key = codes.digest(code)
-        except codes.CodeError:
-            return None
-        with self._connect() as connection:
-            row = connection.execute(
-                "SELECT a.decided_at, COALESCE(MAX(c.session), 0) FROM assignments a LEFT JOIN "
-                "checkins c ON c.checkin_code = a.checkin_code WHERE a.checkin_code = ? AND "
-                "a.released_at IS NULL GROUP BY a.id",
-                (key,),
-            ).fetchone()
+        row = self._by_code(
+            code,
+            "SELECT a.decided_at, COALESCE(MAX(c.session), 0) FROM assignments a LEFT JOIN "
+            "checkins c ON c.checkin_code = a.checkin_code WHERE a.checkin_code = ? AND "
+            "a.released_at IS NULL GROUP BY a.id",
+        )
         if row is None:
             return None
-        session = int(row[1]) + 1
-        return session, session_opens(datetime.fromisoformat(row[0]), session)
+        session = int(str(row[1])) + 1
+        return session, session_opens(datetime.fromisoformat(str(row[0])), session)
 
     def import_checkins(self, rows: Sequence[ImportedCheckIn], actor: str) -> int:
         """A clinic's existing feedback, all rows or none; returns how many were new. A row

@@ -17,16 +17,20 @@ from tests.test_scoring import preferences_strategy
 # The registry and its words
 
 
+# A client with every must there is (near Raleigh, NC)
+EVERY_MUST: dict[str, object] = {
+    "format": "in_person",
+    "location": {"lat": 35.78, "lon": -78.64, "max_km": 40},
+    "age_group": "adults",
+    "language": "English",
+    "payment": {"insurance": "Aetna"},
+    "therapist_gender": {"value": "woman", "required": True},
+    "therapist_identities": {"values": ["lgbtq"], "required": True},
+}
+
+
 def test_every_constraint_has_words_for_every_use() -> None:
-    p = prefs(
-        format="in_person",
-        location={"lat": 35.78, "lon": -78.64, "max_km": 40},
-        age_group="adults",
-        language="English",
-        payment={"insurance": "Aetna"},
-        therapist_gender={"value": "woman", "required": True},
-        therapist_identities={"values": ["lgbtq"], "required": True},
-    )
+    p = prefs(**EVERY_MUST)
     for rule in C.CONSTRAINTS:
         assert rule.excluded(p, True) and rule.excluded(p, False) and rule.needs(p)
         assert "in person sessions" not in rule.excluded(p, True) + rule.needs(p)  # in-person
@@ -55,15 +59,8 @@ def test_each_constraint_removes_the_therapist_that_fails_it() -> None:
             therapist("identities", identities="faith"),
         ]
     )
-    p = prefs(
-        format="in_person",
-        location={"lat": 35.78, "lon": -78.64, "max_km": 40},
-        age_group="adults",
-        language="english",
-        payment={"insurance": "aetna"},
-        therapist_gender={"value": "woman", "required": True},
-        therapist_identities={"values": [], "required": True},
-    )
+    p = prefs(**{**EVERY_MUST, "language": "english", "payment": {"insurance": "aetna"},
+                 "therapist_identities": {"values": [], "required": True}})  # fmt: skip
     ranking = rank(d, p, top=10, today=TODAY)
     assert [m.therapist_id for m in ranking.matches] == ["ok", "identities"]
     assert ranking.excluded == {name: 1 for name in NAMES if name != "identities"}
