@@ -82,6 +82,8 @@ class QueueState:
     reviewed: Mapping[str, date] = field(default_factory=dict)  # referral -> last risk review
     history: Mapping[str, tuple[CheckIn, ...]] = field(default_factory=dict)  # assigned ones
     targets: WaitTargets = WaitTargets()
+    # referral -> therapists it was released from (or rematched away from): never proposed again
+    released: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_store(
@@ -123,6 +125,7 @@ class QueueState:
             reviewed=now.reviewed,
             history=history,
             targets=targets or WaitTargets(),
+            released=now.released,
         )
 
     @property
@@ -223,7 +226,7 @@ def propose(
     by_id = state.by_id
     return triage(
         directory, [by_id[rid] for rid in referral_ids], state.today, state.slots_left,
-        progress=progress,
+        progress=progress, exclude=state.released,
     )  # fmt: skip
 
 
@@ -322,10 +325,12 @@ def needs_confirmation(proposed: float, chosen: float) -> bool:
 
 
 def rematch_options(state: QueueState, directory: Directory, referral_id: str) -> list[str]:
-    """Therapists with a free slot for a referral to move to: never the current one."""
+    """Therapists with a free slot for a referral to move to: never the current one, nor one
+    it was released from before."""
     current = state.assigned_to.get(referral_id)
     others = {t: n for t, n in state.slots_left.items() if t != current}
-    [option] = triage(directory, [state.by_id[referral_id]], state.today, others)
+    [option] = triage(directory, [state.by_id[referral_id]], state.today, others,
+                      exclude=state.released)  # fmt: skip
     best = [option.match.therapist_id] if option.match else []
     return best + [c.therapist_id for c in option.alternates]
 

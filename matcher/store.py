@@ -533,6 +533,7 @@ class Store:
                     checkins=_active_checkins(connection),
                     offers=_offers(connection),
                     reviewed=_reviewed(connection),
+                    released=_released(connection),
                 )
             finally:
                 connection.execute("COMMIT")
@@ -1031,6 +1032,7 @@ class Snapshot:
     checkins: dict[str, list[CheckIn]]  # active assignments' check-ins by referral
     offers: list[Offer]
     reviewed: dict[str, date]
+    released: dict[str, frozenset[str]]  # referral -> therapists it was released from
 
 
 def _referrals(connection: sqlite3.Connection) -> list[Referral]:
@@ -1055,6 +1057,15 @@ def _taken(connection: sqlite3.Connection) -> dict[str, int]:
         "WHERE status = 'open') GROUP BY therapist_id"
     ).fetchall()
     return {str(t): int(n) for t, n in rows}
+
+
+def _released(connection: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for referral_id, therapist_id in connection.execute(
+        "SELECT referral_id, therapist_id FROM assignments WHERE released_at IS NOT NULL"
+    ).fetchall():
+        found.setdefault(str(referral_id), set()).add(str(therapist_id))
+    return {r: frozenset(t) for r, t in found.items()}
 
 
 def _reviewed(connection: sqlite3.Connection) -> dict[str, date]:

@@ -23,9 +23,10 @@ Numbers only; ``explain.describe_unassigned`` turns reasons into words.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol, TypeVar
@@ -111,10 +112,13 @@ def triage(
     progress: Progress | None = None,
     engine: Engine | None = None,
     reconciled: Callable[[Reconciliation], None] | None = None,
+    exclude: Mapping[str, Collection[str]] | None = None,
 ) -> list[Outcome]:
     """Assign referrals to open slots; outcomes come back in queue order.
 
     ``slots`` overrides the directory's open slots (e.g. minus places already booked).
+    ``exclude`` names, by referral, therapists never to propose for it (one it was released
+    from, say); they are neither assigned nor offered as alternates.
     ``progress(done, total)`` is called as referrals are scored (block by block).
     ``engine`` runs the blocks (in this process by default; ``matcher.distributed`` on Dask);
     the output does not depend on it. ``reconciled`` receives each tier's
@@ -137,6 +141,10 @@ def triage(
         done += len(blocks[i])
         if progress is not None:
             progress(done, total)
+
+    for referral_id, therapist_ids in (exclude or {}).items():
+        if referral_id in shortlists:
+            shortlists[referral_id] = shortlists[referral_id].without(therapist_ids)
 
     # 2. The assignment, tier by tier, urgent referrals taking scarce slots first.
     state_of = {r.referral_id: r.preferences.state for r in ordered}
@@ -231,6 +239,21 @@ class Shortlist:
     active: tuple[str, ...]
     excluded: Mapping[str, int]
     reason: Unassigned
+
+    def without(self, therapist_ids: Collection[str]) -> Shortlist:
+        """The same shortlist less some therapists (one the referral was released from)."""
+        keep = [i for i, c in enumerate(self.candidates) if c.therapist_id not in therapist_ids]
+        if len(keep) == len(self.candidates):
+            return self
+        at = np.array(keep, dtype=np.intp)
+        return dataclasses.replace(
+            self,
+            candidates=tuple(self.candidates[i] for i in keep),
+            rows=self.rows[at],
+            score=self.score[at],
+            contributions=self.contributions[at],
+            similarity=self.similarity[at],
+        )
 
     def assessment(self, directory: Directory, preferences: Preferences) -> Assessment:
         return Assessment(

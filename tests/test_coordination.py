@@ -191,6 +191,26 @@ def test_a_worrying_comment_raises_the_referral_to_the_top(store: Store, demo: D
     assert [r.referral_id for r in after.with_status(Status.ALARM)] == [worried.referral_id]
 
 
+def test_a_referral_is_never_proposed_again_to_a_therapist_it_was_released_from(
+    store: Store, demo: Directory
+) -> None:
+    """Found trying the app: released because the client asked for someone else, the referral
+    was proposed to the same therapist at once."""
+    state = QueueState.from_store(store, demo, TODAY)
+    rid = state.with_status(Status.WAITING)[0].referral_id
+    [first] = propose(state, demo, [rid])
+    assert first.match is not None
+    before = first.match.therapist_id
+    accept(store, state, rid, before, "ana")
+    release(store, rid, "ana", "client asked for a different therapist")
+    state = QueueState.from_store(store, demo, TODAY)
+    assert state.released == {rid: frozenset({before})}
+    [again] = propose(state, demo, [rid])
+    assert again.match is not None and again.match.therapist_id != before
+    assert before not in {c.therapist_id for c in again.alternates}
+    assert before not in rematch_options(state, demo, rid)
+
+
 def test_impossible_sessions_and_dead_codes_are_refused(store: Store, demo: Directory) -> None:
     state = QueueState.from_store(store, demo, TODAY)
     rid = state.with_status(Status.WAITING)[0].referral_id

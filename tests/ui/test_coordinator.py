@@ -94,7 +94,7 @@ def test_import_assign_accept_override_release_export(store: Store) -> None:
     at.text_input(key="release_reason").input("client found care elsewhere")
     click(at, "release")
     assert first not in set(store.assignments()["referral_id"])
-    assert "choose an alternate under Review one referral" in at.success[0].value
+    assert "no proposal will offer that therapist for it again" in at.success[0].value
 
     # today's export, spreadsheet-safe, holds every decision
     export = at.get("download_button")

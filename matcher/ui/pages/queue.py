@@ -548,9 +548,9 @@ with st.expander("Release an assignment (gives the slot back)"):
         if st.button("Release", key="release"):
             decide(partial(release_slot, db, chosen_release, actor, why),
                    f"Released {client_label(by_id[chosen_release])} from "
-                   f"{therapist_name(assigned_to[chosen_release])}. The referral waits again: to "
-                   "place them with someone else, propose assignments and choose an alternate "
-                   "under Review one referral.", "release")  # fmt: skip
+                   f"{therapist_name(assigned_to[chosen_release])}. The referral waits again, "
+                   "and no proposal will offer that therapist for it again.",
+                   "release")  # fmt: skip
     else:
         st.caption("Nothing is assigned yet.")
 
