@@ -256,7 +256,8 @@ def test_a_coordinators_day_from_import_to_a_worrying_checkin(
             page.get_by_role("button", name="Download today's assignments (CSV)").click()
         saved = ARTIFACTS / "assignments.csv"
         download.value.save_as(saved)
-        rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
+        assert saved.read_bytes().startswith("\ufeff".encode())  # so Excel reads it as UTF-8
+        rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
         assert len(rows) == 1, rows  # the undone batch left nothing behind
         [row] = rows
         assert row["kind"] == "accepted" and row["decided_by"] == "e2e"

@@ -332,6 +332,7 @@ def test_the_method_page_explains_the_model() -> None:
     # the words agree with the table (they had said approach and style weigh as much as
     # concerns: 25 against 15), and guidelines cite articles by number, not "article 001"
     assert "weigh more than concerns (25 against 15)" in text
+    assert "Earlier clients' requests" in text  # the card's "not measured yet" explained
     recommended = at.table[2].value
     assert not recommended["source"].str.contains("article").any()
 

@@ -55,7 +55,9 @@ st.dataframe(
 )
 st.download_button(
     "Download the audit log (CSV)",
-    spreadsheet_safe(shown.drop(columns="therapist")).to_csv(index=False).encode("utf-8"),
+    spreadsheet_safe(shown.drop(columns="therapist"))
+    .to_csv(index=False)
+    .encode("utf-8-sig"),  # Excel reads UTF-8 by its BOM
     file_name="audit-log.csv",
     mime="text/csv",
 )

@@ -83,6 +83,11 @@ empathic; we tell you what to notice in your first sessions instead. Where past 
 quality that matters to you below the directory average, the match drops by as much as that
 quality weighs for you, and the card says so ("clearly below" only when the evidence is clear).
 
+**Earlier clients' requests.** Availability also counts how quickly the clinic could offer
+earlier clients a first session with a therapist, and how many of them went on to have one.
+Until the clinic has that history for a therapist, a card says "not measured yet", and it
+counts for nothing either way, as with check-ins.
+
 **Your privacy.** Searching saves nothing on the server: what you enter stays in your browser
 tab, and is gone when you close or reload it. Only two things you choose to send are kept: a
 request to be contacted (its form says what is kept, who sees it and for how long) and a

@@ -560,7 +560,9 @@ todays = export_day(db, state, directory, day)
 st.caption(f"{len(todays)} decision(s) recorded today ({W.day(day)}, UTC).")
 st.download_button(
     "Download today's assignments (CSV)",
-    spreadsheet_safe(todays).to_csv(index=False).encode("utf-8"),
+    spreadsheet_safe(todays)
+    .to_csv(index=False)
+    .encode("utf-8-sig"),  # Excel reads UTF-8 by its BOM
     file_name=f"assignments-{day.isoformat()}.csv",
     mime="text/csv",
     key="export",
