@@ -391,6 +391,11 @@ st.dataframe(
         }
     ),
     hide_index=True,
+    # What a coordinator acts on first, so a phone shows it without scrolling sideways (the
+    # status and wait were off to the right: found trying the app at 390 px)
+    column_order=["referral", "status", "urgency", "days waiting", "wait", "client", "contact",
+                  "from", "asked for", "review by", "state", "concerns", "therapist",
+                  "check-in code", "1st to 2nd session (days)"],
 )  # fmt: skip
 st.caption(f"{len(shown)} of {len(stored)} referrals shown.")
 
