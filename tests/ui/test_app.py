@@ -246,6 +246,16 @@ def test_comparison_and_downloads() -> None:
     assert at.session_state["shortlist_ids"] == []  # set from the box, never flipped
 
 
+def test_a_ticked_therapist_who_no_longer_fits_is_named_not_dropped_silently() -> None:
+    at = submit_intake(app())  # North Carolina
+    frame = pd.read_csv(DATA / "therapists.csv", dtype=str, keep_default_na=False)
+    elsewhere = frame[~frame["states"].str.contains("NC")].iloc[0]
+    at.session_state["shortlist_ids"] = [elsewhere["therapist_id"]]
+    at.run()
+    said = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert f"no longer meet every must in your answers: {elsewhere['name']}." in said
+
+
 def test_a_bad_upload_shows_every_problem_and_keeps_the_demo() -> None:
     frame = pd.read_csv(DATA / "therapists.csv", dtype=str, keep_default_na=False).head(20)
     frame.loc[3, "fee"] = "free"

@@ -194,9 +194,10 @@ held = state.with_status(Status.CRISIS_HOLD)
 if held:
     with st.container(border=True):
         confirmation("held")
+        # one reference a line: in a sentence, one broke across lines at its hyphen ("SR-")
         st.error(
             f"{len(held)} referral(s) flagged for risk are held for the crisis protocol and "
-            "will not be auto-assigned: " + ", ".join(plain(r.referral_id) for r in held),
+            "will not be auto-assigned:  \n" + "  \n".join(plain(r.referral_id) for r in held),
             icon=":material/emergency:",
         )
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(CRISIS_STEPS, start=1)))
@@ -518,7 +519,8 @@ if proposal:
         st.markdown("\n".join(
             f"- {plain(r)}" for r in explain(alternate, outcome.referral.preferences).reasons
         ))  # fmt: skip
-        reason = st.text_input("Reason for choosing the alternate", key="override_reason")
+        reason = st.text_input("Reason for choosing the alternate (required)",
+                               key="override_reason")  # fmt: skip
         lost = 0 if proposed_score is None else round((proposed_score - alternate.score) * 100)
         risky = proposed_score is not None and needs_confirmation(proposed_score, alternate.score)
         sure = not risky or st.checkbox(
@@ -549,7 +551,7 @@ with st.expander("Release an assignment (gives the slot back)"):
             format_func=lambda rid: f"{client_label(by_id[rid])} — with "
                                     f"{therapist_name(assigned_to[rid])}",
             key="release_pick")  # fmt: skip
-        why = st.text_input("Reason", key="release_reason")
+        why = st.text_input("Reason (required)", key="release_reason")
         if st.button("Release", key="release"):
             decide(partial(release_slot, db, chosen_release, actor, why),
                    f"Released {client_label(by_id[chosen_release])} from "
