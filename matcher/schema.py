@@ -109,6 +109,29 @@ class Field:
         if self.vocabulary is not None:  # a plain dict: pandera deep-copies its checks
             object.__setattr__(self, "vocabulary", dict(self.vocabulary))
 
+    @property
+    def allowed(self) -> str:
+        """What a cell may hold, in words, for the file format's documentation."""
+        if self.vocabulary is not None:  # as a file writes them ("NC", not the key "nc")
+            codes = [v if v.lower() == k else k for k, v in self.vocabulary.items()]
+            # every code a clinic may need (21 concerns); the 51 states are well known
+            few = len(codes) <= 25
+            shown = ", ".join(codes if few else codes[:8]) + ("" if few else f", … ({len(codes)})")
+            if self.kind == "words":
+                return f"one or more of {shown}, separated by ;"
+            return f"one of {shown}"
+        if self.low is not None and self.high is not None:
+            whole = "a whole number" if self.kind == "integer" else "a number"
+            return f"{whole} from {self.low:,g} to {self.high:,g}"
+        return {
+            "bool": "true or false",
+            "date": "a date, YYYY-MM-DD",
+            "words": "any words, separated by ;",
+            "phone": "a phone number",
+            "email": "an email address",
+            "url": "a web address (http or https)",
+        }.get(self.kind, "any text")
+
     def blank(self, column: pd.Series) -> pd.Series:
         if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
             return column.isna() | (column.astype("string").str.strip() == "")

@@ -255,3 +255,19 @@ def test_an_unknown_state_lists_the_codes_as_a_file_writes_them() -> None:
     [states] = [f for f in DIRECTORY_FIELDS if f.name == "states"]
     said = states.describe("ZZ")
     assert 'unknown state "ZZ"; expected one of AL, AK, AZ' in said
+
+
+def test_the_format_says_what_each_column_allows_from_the_checks_themselves() -> None:
+    """The method page's file format listed only a kind ("words"), no allowed values."""
+    from matcher.schema import DIRECTORY_FIELDS
+
+    allowed = {f.name: f.allowed for f in DIRECTORY_FIELDS}
+    assert allowed["fee"] == "a number from 0 to 2,000"
+    assert allowed["open_slots"] == "a whole number from 0 to 500"
+    assert allowed["formats"] == "one or more of in_person, telehealth, separated by ;"
+    assert allowed["states"].startswith("one or more of AL, AK, AZ") and "(51)" in allowed["states"]
+    assert allowed["gender"] == "one of woman, man, nonbinary"
+    assert "…" not in allowed["concerns"] and "psychosis" in allowed["concerns"]  # all 21
+    assert allowed["sliding_scale"] == "true or false"
+    assert allowed["next_opening"] == "a date, YYYY-MM-DD"
+    assert allowed["website"] == "a web address (http or https)"

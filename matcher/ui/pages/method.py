@@ -131,11 +131,13 @@ st.dataframe(
     pd.DataFrame(
         {
             "column": [f.name for f in DIRECTORY_FIELDS],
-            "holds": [f.kind for f in DIRECTORY_FIELDS],
             "required": ["yes" if f.required else "no" for f in DIRECTORY_FIELDS],
+            # what a cell may hold, from the same records that check an upload
+            "allowed": [f.allowed for f in DIRECTORY_FIELDS],
         }
     ),
     hide_index=True,
+    column_config={"allowed": st.column_config.TextColumn(width="large")},
 )
 
 st.divider()
