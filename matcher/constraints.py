@@ -22,7 +22,7 @@ import numpy as np
 from matcher import vocabulary as V
 from matcher.directory import Bool, Columns, Directory, Float, Index, Scope, unit_vectors
 from matcher.preferences import Location, Payment, Preferences
-from matcher.words import KM_PER_MILE, and_list
+from matcher.words import KM_PER_MILE, and_list, or_list
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_KM = 5000.0  # the farthest a relaxation widens the search
@@ -199,10 +199,6 @@ def _costs(p: Preferences) -> list[tuple[str, str, str]]:
     return found
 
 
-def _or_list(words: Sequence[str]) -> str:
-    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
-
-
 def _gender(r: Reach) -> Bool:
     wish = r.p.therapist_gender
     if wish is None or not wish.required:
@@ -298,8 +294,8 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         "payment",
         mask=_payment,
-        excluded=lambda p, pl: f"{_verb(pl)[1]} not {_or_list([c[0] for c in _costs(p)])}",
-        needs=lambda p: _or_list([c[1] for c in _costs(p)]),
+        excluded=lambda p, pl: f"{_verb(pl)[1]} not {or_list(c[0] for c in _costs(p))}",
+        needs=lambda p: or_list(c[1] for c in _costs(p)),
         ease=lambda p: p.evolve(payment=Payment()) if p.payment.constrained else None,
         easing=lambda p, eased: f"Looking beyond {and_list(c[2] for c in _costs(p))}",
     ),

@@ -128,11 +128,16 @@ def _neutralise(value: object) -> object:
     return value
 
 
+def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
+    """A table as a CSV download a person opens in a spreadsheet: formula-safe (see
+    ``spreadsheet_safe``), and UTF-8 with a byte-order mark, since Excel on Windows reads a file
+    without one in the local code page ("—" came out as "â€”"). Files for programs (the command
+    line's) stay plain UTF-8."""
+    return spreadsheet_safe(frame).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+
+
 def shortlist_csv(entries: Sequence[Listed], preferences: Preferences) -> bytes:
-    """UTF-8 with a byte-order mark: Excel on Windows reads a file without one in the local code
-    page, and the reasons' dashes and names' accents came out garbled ("â€”")."""
-    table = spreadsheet_safe(shortlist_table(entries, preferences))
-    return table.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+    return spreadsheet_csv(shortlist_table(entries, preferences))
 
 
 def printable_summary(entries: Sequence[Listed], preferences: Preferences, today: date) -> str:

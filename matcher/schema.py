@@ -110,10 +110,19 @@ class Field:
             object.__setattr__(self, "vocabulary", dict(self.vocabulary))
 
     @property
+    def spelled(self) -> list[str]:
+        """The closed vocabulary as a file writes it: "NC", not the lower case matched against
+        (a key whose display is other words, such as a concern's, is written as the key)."""
+        return [
+            shown if isinstance(shown, str) and shown.lower() == key else key
+            for key, shown in (self.vocabulary or {}).items()
+        ]
+
+    @property
     def allowed(self) -> str:
         """What a cell may hold, in words, for the file format's documentation."""
-        if self.vocabulary is not None:  # as a file writes them ("NC", not the key "nc")
-            codes = [v if v.lower() == k else k for k, v in self.vocabulary.items()]
+        if self.vocabulary is not None:
+            codes = self.spelled
             # every code a clinic may need (21 concerns); the 51 states are well known
             few = len(codes) <= 25
             shown = ", ".join(codes if few else codes[:8]) + ("" if few else f", … ({len(codes)})")
@@ -205,11 +214,7 @@ class Field:
             unknown = [word for word in split_words(text) if word.lower() not in self.vocabulary]
             if self.kind == "word" and not unknown:
                 unknown = [text]
-            # Listed as a file would write them: "NC", not the lower case matched against
-            spelled = [
-                shown if isinstance(shown, str) and shown.lower() == key else key
-                for key, shown in self.vocabulary.items()
-            ]
+            spelled = self.spelled
             return "; ".join(V.unknown_word_message(word, self.noun, spelled) for word in unknown)
         return f"unexpected {self.noun}"
 

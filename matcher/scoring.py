@@ -217,7 +217,7 @@ def _rank(
         relaxations=eased,
         eligible=int(assessment.rows.size),
         total=len(directory),
-        unknown_terms=_unknown_terms(directory, preferences),
+        unknown_terms=unknown_terms(directory, preferences),
         main_concern=_main_concern(directory, preferences, assessment, eased) if missing else None,
     )
 
@@ -398,7 +398,8 @@ def _main_concern(
     return MainConcern(concern, eligible_with, best)
 
 
-def _unknown_terms(d: Directory, p: Preferences) -> dict[str, str]:
+def unknown_terms(d: Directory, p: Preferences) -> dict[str, str]:
+    """The client's language or insurer when no therapist of ``d`` lists it."""
     unknown = {}
     if p.language and p.language.lower() not in d.tags["languages"].codes:
         unknown["language"] = p.language
@@ -419,4 +420,5 @@ __all__ = [
     "rank",
     "rank_many",
     "shares",
+    "unknown_terms",
 ]

@@ -26,6 +26,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -575,7 +576,7 @@ class Store:
                 "(SELECT referral_id FROM offers)",
                 (today.isoformat(), sender, name, contact, ";".join(therapists)),
             ).fetchone()
-            if same is not None and sender:
+            if same is not None and sender:  # no session, no "same request"
                 connection.execute(
                     "UPDATE referrals SET preferences = ?, risk_self_harm = MAX(risk_self_harm, ?) "
                     "WHERE referral_id = ?",
@@ -885,7 +886,7 @@ class Store:
         )
         return None if row is None else (str(row[0]), str(row[1]))
 
-    def _by_code(self, code: str, query: str) -> tuple[object, ...] | None:
+    def _by_code(self, code: str, query: str) -> tuple[Any, ...] | None:
         """The one row ``query`` finds for a check-in code (its ? is the code's digest), or None
         for a code that is not well formed or finds nothing."""
         try:
@@ -956,8 +957,8 @@ class Store:
         )
         if row is None:
             return None
-        session = int(str(row[1])) + 1
-        return session, session_opens(datetime.fromisoformat(str(row[0])), session)
+        session = int(row[1]) + 1
+        return session, session_opens(datetime.fromisoformat(row[0]), session)
 
     def import_checkins(self, rows: Sequence[ImportedCheckIn], actor: str) -> int:
         """A clinic's existing feedback, all rows or none; returns how many were new. A row

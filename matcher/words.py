@@ -53,12 +53,17 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def and_list(words: Iterable[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
+def and_list(words: Iterable[str], conjunction: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c' (or with 'or')."""
     items = list(words)
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+def or_list(words: Iterable[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return and_list(words, "or")
 
 
 def unique(items: Iterable[str]) -> list[str]:

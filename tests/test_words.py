@@ -11,6 +11,14 @@ from hypothesis import strategies as st
 from matcher import words as W
 
 
+def test_alternatives_read_with_or() -> None:
+    assert [W.or_list(x) for x in (["a"], ["a", "b"], ["a", "b", "c"])] == [
+        "a",
+        "a or b",
+        "a, b or c",
+    ]
+
+
 def test_counts_and_lists_read_as_sentences() -> None:
     assert W.count(1, "check-in") == "1 check-in"
     assert W.count(1_204, "therapist") == "1,204 therapists"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from matcher.report import spreadsheet_safe
+from matcher.report import spreadsheet_csv
 from matcher.ui.auth import coordinator, store
 from matcher.ui.common import current_directory, therapist_label
 
@@ -56,9 +56,7 @@ st.dataframe(
 )
 st.download_button(
     "Download the audit log (CSV)",
-    spreadsheet_safe(shown.drop(columns="therapist"))
-    .to_csv(index=False)
-    .encode("utf-8-sig"),  # Excel reads UTF-8 by its BOM
+    spreadsheet_csv(shown.drop(columns="therapist")),
     file_name="audit-log.csv",
     mime="text/csv",
 )

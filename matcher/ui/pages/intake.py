@@ -16,6 +16,7 @@ from matcher import words as W
 from matcher.places import locate
 from matcher.preferences import Preferences, decode_json, parse_preferences, problems_from
 from matcher.schema import InvalidInput, Problem
+from matcher.scoring import unknown_terms
 from matcher.ui.common import (
     MAX_MILES,
     PRIVACY,
@@ -55,16 +56,16 @@ def _unshowable(p: Preferences) -> list[str]:
     """What in saved answers the form cannot show as it was, so sending the form again would
     change it (said on the form, never changed silently)."""
     notes = []
-    if p.payment.insurance and p.payment.insurance.lower() not in directory.tags["insurance"].codes:
-        notes.append(f"Your saved answers named the insurance “{p.payment.insurance}”, which "
+    unknown = unknown_terms(directory, p)
+    if "insurance" in unknown:
+        notes.append(f"Your saved answers named the insurance “{unknown['insurance']}”, which "
                      "this directory does not list: choose your plan again before sending.")  # fmt: skip
-    if p.language and p.language.lower() not in directory.tags["languages"].codes:
-        notes.append(f"Your saved answers asked for sessions in {p.language}, which no one in "
-                     "this directory lists: choose a language again before sending.")  # fmt: skip
+    if "language" in unknown:
+        notes.append(f"Your saved answers asked for sessions in {unknown['language']}, which no "
+                     "one in this directory lists: choose a language again before sending.")  # fmt: skip
     if p.location is not None and p.location.max_km / W.KM_PER_MILE > MAX_MILES:
-        notes.append(f"Your saved answers allowed {W.miles(p.location.max_km).removeprefix('about ')} "
-                     f"of travel; the form goes up to {MAX_MILES}, so sending it again uses "
-                     f"{MAX_MILES}.")  # fmt: skip
+        notes.append(f"Your saved answers allowed {W.miles(p.location.max_km)} of travel; the "
+                     f"form goes up to {MAX_MILES}, so sending it again uses {MAX_MILES}.")  # fmt: skip
     return notes
 
 

@@ -42,7 +42,7 @@ from matcher.explain import (
     explain,
 )
 from matcher.referrals import Referral, read_referrals
-from matcher.report import spreadsheet_safe
+from matcher.report import spreadsheet_csv
 from matcher.schema import InvalidInput, count_problems
 from matcher.scoring import Match
 from matcher.store import OFFER_DAYS, Booking, StoreError
@@ -567,9 +567,7 @@ todays = export_day(db, state, directory, day)
 st.caption(f"{len(todays)} decision(s) recorded today ({W.day(day)}, UTC).")
 st.download_button(
     "Download today's assignments (CSV)",
-    spreadsheet_safe(todays)
-    .to_csv(index=False)
-    .encode("utf-8-sig"),  # Excel reads UTF-8 by its BOM
+    spreadsheet_csv(todays),
     file_name=f"assignments-{day.isoformat()}.csv",
     mime="text/csv",
     key="export",

@@ -145,8 +145,8 @@ st.caption(
 if picked:  # by name, so a client sees who is on it before downloading
     st.markdown("  \n".join(plain(f"{item.place}. {item.match.name}") for item in picked))
 if len(picked) < len(ticked):  # said, never dropped silently
-    gone = [str(directory.text["name"][directory.row(t)]) for t in ticked
-            if t not in {item.match.therapist_id for item in picked}]  # fmt: skip
+    kept = {item.match.therapist_id for item in picked}
+    gone = [str(directory.text["name"][directory.row(t)]) for t in ticked if t not in kept]
     st.caption(plain(f"Left out because they no longer meet every must in your answers: "
                      f"{W.and_list(gone)}."))  # fmt: skip
 left, right = st.columns(2)
