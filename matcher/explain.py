@@ -230,12 +230,14 @@ def describe_relaxation(relaxation: Relaxation, p: Preferences) -> str:
     return f"{change} would add {W.count(relaxation.adds, 'therapist')}."
 
 
-# When nobody fits and no single easing helps: a hint for each must that has no easing to
-# offer, the most telling first (several easings at once are not tried, so none is promised)
+# When nobody fits and no single easing helps: a hint for the must that ruled out the last
+# therapists left (the funnel's last rule to exclude anyone), when it has no easing to offer.
+# Only that one: a hint about an earlier must could not help (several easings at once are not
+# tried, so none is promised).
 _NO_EASING_HINTS = {
     "language": "If you also speak another language, choose it under Language for sessions.",
     "age_group": "Ages served are set by each therapist; ask your clinic who sees {age} here.",
-    "capacity": "Some therapists near you are full right now; openings change as therapists "
+    "capacity": "Everyone else who would fit is full right now; openings change as therapists "
     "confirm them, so look again in a few days.",
 }
 
@@ -247,8 +249,8 @@ def no_match_advice(ranking: Ranking, p: Preferences) -> tuple[str, ...]:
     if ranking.excluded.get("license", 0) >= ranking.total:
         return (W.nobody_licensed(V.STATES[p.state]),)
     age = V.AGE_GROUPS.get(p.age_group or "", "your age group")
-    hints = [hint.format(age=age) for name, hint in _NO_EASING_HINTS.items()
-             if ranking.excluded.get(name)]  # fmt: skip
+    last = [name for name in C.NAMES if ranking.excluded.get(name)][-1:]
+    hints = [_NO_EASING_HINTS[name].format(age=age) for name in last if name in _NO_EASING_HINTS]
     return (
         "No therapist meets every must yet, and no single change would bring one in.",
         *(

@@ -91,6 +91,11 @@ _PHONE = re.compile(r"^\+?[\d\s().\-]{7,25}$")
 MAX_CONTACT = 300  # characters in one contact cell
 
 
+def _number(value: float) -> str:
+    """1,000,000 and 2.5, never 1e+06."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
 @dataclass(frozen=True)
 class Field:
     """A column of a file kind: what a cell must hold, and how to say so."""
@@ -131,7 +136,7 @@ class Field:
             return f"one of {shown}"
         if self.low is not None and self.high is not None:
             whole = "a whole number" if self.kind == "integer" else "a number"
-            return f"{whole} from {self.low:,g} to {self.high:,g}"
+            return f"{whole} from {_number(self.low)} to {_number(self.high)}"
         return {
             "bool": "true or false",
             "date": "a date, YYYY-MM-DD",

@@ -264,6 +264,7 @@ def test_the_format_says_what_each_column_allows_from_the_checks_themselves() ->
     allowed = {f.name: f.allowed for f in DIRECTORY_FIELDS}
     assert allowed["fee"] == "a number from 0 to 2,000"
     assert allowed["open_slots"] == "a whole number from 0 to 500"
+    assert allowed["checkins_n"] == "a whole number from 0 to 1,000,000"  # not 1e+06
     assert allowed["formats"] == "one or more of in_person, telehealth, separated by ;"
     assert allowed["states"].startswith("one or more of AL, AK, AZ") and "(51)" in allowed["states"]
     assert allowed["gender"] == "one of woman, man, nonbinary"

@@ -335,7 +335,7 @@ def test_the_method_page_explains_the_model() -> None:
     assert "Norcross" in text and "Swift" in text and "privacy" in text.lower()
     # Static tables a phone reads whole; weights out of 100 as the sliders show them; sources
     # numbered, not by the articles' file ids ("000: Rapport in …")
-    parts, items, _ = (t.value for t in at.table)
+    parts, items = (t.value for t in at.table[:2])
     assert list(parts["default weight"]) == ["45", "15", "10", "15", "10", "5"]
     assert len(items) == 9 and items["sources"].str.fullmatch(r"\[\d\](, \[\d\])*").all()
     assert not re.search(r"\b00\d:", text)
@@ -345,6 +345,9 @@ def test_the_method_page_explains_the_model() -> None:
     assert "Earlier clients' requests" in text  # the card's "not measured yet" explained
     recommended = at.table[2].value
     assert not recommended["source"].str.contains("article").any()
+    # the file format, static so every allowed value reads whole on a phone
+    file_format = at.table[3].value
+    assert file_format["allowed"].str.contains("psychosis").any()
 
 
 def test_results_say_when_no_match_works_with_the_main_concern() -> None:

@@ -82,6 +82,9 @@ def test_a_checkin_says_who_sees_it_then_offers_a_reflection(
     assert any("Who sees your answers" in m.value for m in at.markdown)
     send(at, 1, heard=5)
     assert "Your check-in was received" in at.success[0].value
+    # the thanks instead of the form: a second press had been refused as a second check-in
+    assert not any(b.label == "Send my check-in" for b in at.button)
+    assert not at.radio
     text = " ".join(m.value for m in at.markdown)
     assert V.ITEM_BY_KEY["safe"].self_check in text and "rematch" in text
     assert Store(private_database).checkins_for(code)[0].comment == "<b>not bold</b>"

@@ -43,8 +43,8 @@ HEADINGS = {"actor": "Who", "action": "Action", "referral_id": "Referral",
 st.dataframe(
     shown.drop(columns="therapist_id").fillna("").assign(at=pd.to_datetime(shown["at"], utc=True)),
     hide_index=True,
-    # what happened, then who and about whom: a phone shows the Detail without scrolling sideways
-    column_order=["at", "action", "detail", "actor", "referral_id", "therapist"],
+    # what happened and to which referral first, so a phone shows them without scrolling sideways
+    column_order=["at", "action", "referral_id", "therapist", "detail", "actor"],
     column_config={
         "at": st.column_config.DatetimeColumn(
             "When (UTC)", format="MMM D, YYYY, h:mm a", timezone="UTC"

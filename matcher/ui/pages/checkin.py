@@ -103,6 +103,50 @@ try:
 except STORE_FAILURES:
     st.error(UNAVAILABLE)
     st.stop()
+
+
+def start_again() -> None:
+    """A fresh form for another session, from the top of the page (runs before the page is
+    drawn: the router scrolls to the top of a page it has not drawn last)."""
+    st.session_state.pop("checked_in", None)
+    st.session_state["checkin_round"] = ROUND + 1
+    st.session_state.pop("page_shown", None)
+
+
+# Once sent, the thanks instead of the form, opened at the top: below the button it could be
+# out of sight, and the form left above it invited a second press, which the store refused
+# ("Session 1 already has a check-in"): found trying the app.
+outcome = st.session_state.get("checked_in")
+if outcome is not None:
+    # only when the answers call for it, and then first (unless the router already put the
+    # same help at the top, for a client who said so in the intake)
+    if outcome == "worrying" and not st.session_state.get("crisis"):
+        crisis_resources()
+    st.success("Thank you. Your check-in was received.")
+    st.header("Now, for yourself", anchor=False)
+    st.markdown("After your sessions so far, ask yourself:")
+    st.markdown("\n".join(f"- {item.self_check}" for item in V.RAPPORT_ITEMS))
+    st.markdown(
+        "**If some answers are no,** say so to your therapist. Asking for and using your "
+        "feedback is part of good therapy, and it lets a strained relationship be repaired. "
+        "If things still do not improve, ask your clinic's coordinator for a different "
+        "therapist: a rematch is a normal request, not a failure."
+    )
+    if outcome != "worrying":
+        st.caption(plain(W.HELP_IS_THERE))
+    try:
+        upcoming = store().next_checkin(code)
+    except STORE_FAILURES:
+        upcoming = None
+    if upcoming is not None and upcoming[1] > date.today():  # a form the store would refuse
+        session_next, opens = upcoming
+        st.info(f"Your check-in about session {session_next} opens on {W.day(opens)}: come back "
+                "with your code after that session.")  # fmt: skip
+    else:
+        st.button("Check in about another session", key="again", on_click=start_again)
+    st.stop()
+
+
 st.info(plain(f"You are checking in about your sessions with {name}."))
 with st.form("checkin"):
     session = st.number_input(
@@ -159,43 +203,5 @@ if sent:
         st.stop()
     sent_checkin = CheckIn(therapist_id, int(session), ratings, date.today(), comment)
     st.session_state["checked_in"] = "worrying" if worrying(sent_checkin) else "fine"
-
-
-def start_again() -> None:
-    """A fresh form for another session, from the top of the page (runs before the page is
-    drawn: the router scrolls to the top of a page it has not drawn last)."""
-    st.session_state.pop("checked_in", None)
-    st.session_state["checkin_round"] = ROUND + 1
-    st.session_state.pop("page_shown", None)
-
-
-# The thank-you comes right below the button just pressed, where the client is looking (a new
-# page or a rerun would keep the long form's scroll position and open it out of sight).
-outcome = st.session_state.get("checked_in")
-if outcome is not None:
-    # only when the answers call for it, and then first (unless the router already put the
-    # same help at the top, for a client who said so in the intake)
-    if outcome == "worrying" and not st.session_state.get("crisis"):
-        crisis_resources()
-    st.success("Thank you. Your check-in was received.")
-    st.header("Now, for yourself", anchor=False)
-    st.markdown("After your sessions so far, ask yourself:")
-    st.markdown("\n".join(f"- {item.self_check}" for item in V.RAPPORT_ITEMS))
-    st.markdown(
-        "**If some answers are no,** say so to your therapist. Asking for and using your "
-        "feedback is part of good therapy, and it lets a strained relationship be repaired. "
-        "If things still do not improve, ask your clinic's coordinator for a different "
-        "therapist: a rematch is a normal request, not a failure."
-    )
-    if outcome != "worrying":
-        st.caption(plain(W.HELP_IS_THERE))
-    try:
-        upcoming = store().next_checkin(code)
-    except STORE_FAILURES:
-        upcoming = None
-    if upcoming is not None and upcoming[1] > date.today():  # a form the store would refuse
-        session_next, opens = upcoming
-        st.info(f"Your check-in about session {session_next} opens on {W.day(opens)}: come back "
-                "with your code after that session.")  # fmt: skip
-    else:
-        st.button("Check in about another session", key="again", on_click=start_again)
+    st.session_state.pop("page_shown", None)  # the router opens the thanks at the top
+    st.rerun()

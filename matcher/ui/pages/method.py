@@ -9,7 +9,7 @@ import streamlit as st
 
 from matcher import vocabulary as V
 from matcher.schema import DIRECTORY_FIELDS
-from matcher.ui.common import QUEUE, current_directory
+from matcher.ui.common import QUEUE, current_directory, plain
 
 directory, _ = current_directory()
 st.title("How matching works", anchor=False)
@@ -127,7 +127,9 @@ st.header("Directory file format", anchor=False)
 st.markdown(
     "One row per therapist; lists are separated by `;`. Extra columns are kept and ignored."
 )
-st.dataframe(
+# Static, like the tables above: it wraps, so every allowed value reads whole on a phone (a grid
+# cut them to a few words). Our own words and the vocabulary's codes, escaped all the same.
+st.table(
     pd.DataFrame(
         {
             "column": [f.name for f in DIRECTORY_FIELDS],
@@ -135,9 +137,8 @@ st.dataframe(
             # what a cell may hold, from the same records that check an upload
             "allowed": [f.allowed for f in DIRECTORY_FIELDS],
         }
-    ),
+    ).map(plain),
     hide_index=True,
-    column_config={"allowed": st.column_config.TextColumn(width="large")},
 )
 
 st.divider()
