@@ -345,9 +345,9 @@ def test_the_method_page_explains_the_model() -> None:
     assert "Earlier clients' requests" in text  # the card's "not measured yet" explained
     recommended = at.table[2].value
     assert not recommended["source"].str.contains("article").any()
-    # the file format, static so every allowed value reads whole on a phone
-    file_format = at.table[3].value
-    assert file_format["allowed"].str.contains("psychosis").any()
+    # the file format, a list so every allowed value reads whole on a phone
+    assert "**concerns**: one or more of anxiety" in text and "psychosis" in text
+    assert "**checkins_n**: a whole number from 0 to 1,000,000" in text
 
 
 def test_results_say_when_no_match_works_with_the_main_concern() -> None:

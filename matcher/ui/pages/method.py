@@ -127,18 +127,14 @@ st.header("Directory file format", anchor=False)
 st.markdown(
     "One row per therapist; lists are separated by `;`. Extra columns are kept and ignored."
 )
-# Static, like the tables above: it wraps, so every allowed value reads whole on a phone (a grid
-# cut them to a few words). Our own words and the vocabulary's codes, escaped all the same.
-st.table(
-    pd.DataFrame(
-        {
-            "column": [f.name for f in DIRECTORY_FIELDS],
-            "required": ["yes" if f.required else "no" for f in DIRECTORY_FIELDS],
-            # what a cell may hold, from the same records that check an upload
-            "allowed": [f.allowed for f in DIRECTORY_FIELDS],
-        }
-    ).map(plain),
-    hide_index=True,
+# A list, so every allowed value reads whole on a phone: a grid cut them to a few words, and a
+# static table of 44 long column names was wider than the screen (a scrolling region axe flags).
+# What a cell may hold comes from the same records that check an upload; escaped all the same.
+st.markdown(
+    "\n".join(
+        f"- **{plain(f.name)}**{'' if f.required else ' (optional)'}: {plain(f.allowed)}"
+        for f in DIRECTORY_FIELDS
+    )
 )
 
 st.divider()
